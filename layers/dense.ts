@@ -1,0 +1,147 @@
+/**
+ * Dense (fully connected) layer: y = f(x W + b) per sample. Ref: loom-spec/layers.md 3.1.
+ * Kernel stored [in][out] (LOOM's layout, also the fastest for tfjs matMul).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ConfigError, ShapeError } from '../src/core/errors';
+import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
+import { activationFromInt, LayerType, type ActivationCode } from '../src/core/types';
+import { activationName, applyActivation } from './activations';
+import {
+  makeVariable,
+  readVariable,
+  type ForwardContext,
+  type GridLayer,
+  type LayerKind,
+  type LayerParam,
+  type LayerSummary,
+  type LoomGradients,
+} from './layer';
+
+/** Serializable configuration of a Dense layer. */
+export interface DenseConfig {
+  readonly type: 'dense';
+  readonly inputSize: number;
+  readonly outputSize: number;
+  readonly activation: ActivationCode;
+}
+
+/** Dense weights: kernel [in * out] row-major (rows = inputs), bias [out]. */
+export interface DenseWeights {
+  readonly kernel: Float32Array;
+  readonly bias: Float32Array;
+}
+
+/** A Dense layer with its own variables. */
+export class DenseLayer implements GridLayer {
+  static readonly className = 'Dense';
+  readonly kind: LayerKind = denseKind;
+  readonly params: readonly LayerParam[];
+  private readonly kernel: tf.Variable | null; // (in, out)
+  private readonly bias: tf.Variable | null; // (out)
+
+  constructor(
+    readonly config: DenseConfig,
+    weights: DenseWeights | null,
+    where = 'dense',
+  ) {
+    const { inputSize: nIn, outputSize: nOut } = config;
+    if (!Number.isInteger(nIn) || !Number.isInteger(nOut) || nIn < 0 || nOut < 0) {
+      throw new ConfigError(`${where}: sizes must be non-negative integers, got ${nIn} -> ${nOut}`);
+    }
+    if (weights) {
+      if (weights.kernel.length !== nIn * nOut) {
+        throw new ShapeError(`${where}: kernel has ${weights.kernel.length} values, expected ${nIn}*${nOut} = ${nIn * nOut}`);
+      }
+      if (weights.bias.length !== nOut) {
+        throw new ShapeError(`${where}: bias has ${weights.bias.length} values, expected ${nOut}`);
+      }
+      this.kernel = makeVariable(weights.kernel, [nIn, nOut]);
+      this.bias = makeVariable(weights.bias, [nOut]);
+      this.params = [
+        { name: 'kernel', variable: this.kernel },
+        { name: 'bias', variable: this.bias },
+      ];
+    } else {
+      this.kernel = null;
+      this.bias = null;
+      this.params = [];
+    }
+  }
+
+  apply(x: tf.Tensor1D, ctx: ForwardContext): tf.Tensor1D {
+    const { inputSize: nIn, outputSize: nOut } = this.config;
+    const b = ctx.batchSize;
+    if (nOut === 0) return tf.tensor1d([]);
+    if (!this.kernel || !this.bias) {
+      throw new ConfigError(`${ctx.where}: layer has no weights; load them or call InitializeWeights`);
+    }
+    if (x.size !== b * nIn) {
+      throw new ShapeError(`${ctx.where}: input has ${x.size} values, expected batch ${b} x ${nIn} = ${b * nIn}`);
+    }
+    const x2 = x.reshape([b, nIn]); // (B, in)
+    const z = tf.add(tf.matMul(x2, this.kernel), this.bias); // (B, out)
+    return applyActivation(z, this.config.activation).reshape([b * nOut]); // (B*out)
+  }
+
+  toRecord(): LayerRecord {
+    const r = emptyRecord(LayerType.Dense);
+    r.activation = this.config.activation;
+    r.inputHeight = this.config.inputSize;
+    r.outputHeight = this.config.outputSize;
+    if (this.kernel && this.bias) {
+      r.kernel = readVariable(this.kernel);
+      r.bias = readVariable(this.bias);
+    }
+    return r;
+  }
+
+  loomGradients(grads: readonly Float32Array[]): LoomGradients {
+    return { kernel: grads[0] ?? null, bias: grads[1] ?? null };
+  }
+
+  summary(): LayerSummary {
+    const { inputSize: nIn, outputSize: nOut, activation } = this.config;
+    return {
+      type: 'dense',
+      detail: `${nIn} -> ${nOut}, ${activationName(activation)}`,
+      inputSize: (b) => b * nIn,
+      outputSize: (b) => b * nOut,
+    };
+  }
+
+  dispose(): void {
+    for (const p of this.params) p.variable.dispose();
+  }
+}
+
+/** Registry entry of the Dense layer (LOOM type 0). */
+export const denseKind: LayerKind = {
+  name: 'dense',
+  loomType: LayerType.Dense,
+  jsonNames: ['dense'],
+  residualRole: 'none',
+  fromRecord(r: LayerRecord, where: string): GridLayer {
+    const config: DenseConfig = {
+      type: 'dense',
+      inputSize: r.inputHeight,
+      outputSize: r.outputHeight,
+      activation: activationFromInt(r.activation),
+    };
+    const hasWeights = (r.kernel?.length ?? 0) > 0 || (r.bias?.length ?? 0) > 0;
+    if (hasWeights && (!r.kernel || !r.bias)) {
+      throw new ShapeError(`${where}: dense layer needs both kernel and bias, got ${r.kernel ? 'no bias' : 'no kernel'}`);
+    }
+    return new DenseLayer(config, hasWeights ? { kernel: r.kernel as Float32Array, bias: r.bias as Float32Array } : null, where);
+  },
+  initializeWeights(r: LayerRecord, rng: () => number): LayerRecord {
+    const nIn = r.inputHeight;
+    const nOut = r.outputHeight;
+    if (nIn <= 0 || nOut <= 0) return r;
+    const kernel = new Float32Array(nIn * nOut);
+    for (let i = 0; i < kernel.length; i++) kernel[i] = (rng() * 2 - 1) / nIn;
+    const bias = new Float32Array(nOut);
+    for (let i = 0; i < nOut; i++) bias[i] = rng() * 0.01;
+    return { ...r, kernel, bias };
+  },
+};

@@ -1,0 +1,103 @@
+/**
+ * The contract every grid layer implements, and the registry entry (`LayerKind`) that
+ * creates it. Ref: loom-spec/network.md section 4, layers.md section 3.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { LayerRecord } from '../src/core/layer_record';
+
+/** Call-time knobs of a forward pass. */
+export interface ForwardContext {
+  /** Samples per call (`Network.BatchSize`); layers that honour it split the flat input by it. */
+  readonly batchSize: number;
+  /** Human-readable position for error messages, e.g. `dense (layer 2: row 0, col 0, layer 2)`. */
+  readonly where: string;
+  /** True inside `train()`; stochastic layers may behave differently. */
+  readonly training: boolean;
+  /** LOOM-compat knobs a layer may read (see docs/compat.md). */
+  readonly loomCompat: boolean;
+}
+
+/**
+ * How a layer takes part in LOOM's implicit residual wiring (network.md section 4).
+ * - `records-input`: remembers its input as the pending residual (RMSNorm)
+ * - `adds-output`: adds the pending residual to its output, then remembers that output (MHA, SwiGLU)
+ * - `adds-input`: adds the pending residual to its input; remembers its output only if one existed (LayerNorm)
+ * - `none`: leaves the residual alone
+ */
+export type ResidualRole = 'records-input' | 'adds-output' | 'adds-input' | 'none';
+
+/** A named trainable parameter of a layer. */
+export interface LayerParam {
+  /** LOOM weight name, e.g. `kernel`, `bias`, `qWeights`. */
+  readonly name: string;
+  /** (shape as the layer uses it) */
+  readonly variable: tf.Variable;
+}
+
+/** LOOM's per-layer gradient arrays (`KernelGradients()[i]`, `BiasGradients()[i]`). */
+export interface LoomGradients {
+  kernel: Float32Array | null;
+  bias: Float32Array | null;
+}
+
+/** Summary of a layer for `describe()`. */
+export interface LayerSummary {
+  /** Registry name, e.g. `dense`. */
+  readonly type: string;
+  /** Short human description, e.g. `6 -> 8, relu`. */
+  readonly detail: string;
+  /** Values consumed per call for batch size B (undefined when it depends on the input). */
+  inputSize(batchSize: number): number | undefined;
+  /** Values produced per call for batch size B (undefined when it depends on the input). */
+  outputSize(batchSize: number): number | undefined;
+}
+
+/** A layer of the grid network: flat vector in, flat vector out, pure tfjs ops (autodiff works). */
+export interface GridLayer {
+  /** The registry entry that made this layer. */
+  readonly kind: LayerKind;
+  /** Trainable parameters, in LOOM's gradient order. */
+  readonly params: readonly LayerParam[];
+  /** Forward: x (N) -> y (M). Must not dispose `x`. Called inside a tidy/gradient scope. */
+  apply(x: tf.Tensor1D, ctx: ForwardContext): tf.Tensor1D;
+  /** LOOM record (config plus a copy of the weights) for saving and the facade. */
+  toRecord(): LayerRecord;
+  /** Maps gradients of `params` (same order) to LOOM's kernel/bias gradient layout. */
+  loomGradients(grads: readonly Float32Array[]): LoomGradients;
+  /** What the layer is, for `describe()`. */
+  summary(): LayerSummary;
+  /** Frees the layer's variables. */
+  dispose(): void;
+}
+
+/** Registry entry for one layer type. Adding a layer = one file exporting a LayerKind + one line in layers/index.ts. */
+export interface LayerKind {
+  /** Registry and JSON name written by LOOM, e.g. `dense`, `multi_head_attention`. */
+  readonly name: string;
+  /** LOOM's integer `LayerType`. */
+  readonly loomType: number;
+  /** JSON `type` strings accepted on read (including `name`). */
+  readonly jsonNames: readonly string[];
+  /** Role in LOOM's implicit residual wiring. */
+  readonly residualRole: ResidualRole;
+  /**
+   * Builds a layer from a LOOM record (weights copied into new variables).
+   * @throws ShapeError / ConfigError naming `where` when sizes or weights are inconsistent.
+   */
+  fromRecord(record: LayerRecord, where: string): GridLayer;
+  /** LOOM's `InitializeWeights` for this type: returns a record with fresh parameters (network.md 8.1). */
+  initializeWeights(record: LayerRecord, rng: () => number): LayerRecord;
+}
+
+/** Creates a trainable float32 variable from data with a shape; names are unique per tfjs engine. */
+export function makeVariable(data: Float32Array, shape: number[]): tf.Variable {
+  const t = tf.tensor(data, shape, 'float32');
+  const v = tf.variable(t, true);
+  t.dispose(); // the variable holds its own reference to the data
+  return v;
+}
+
+/** Reads a variable back to a fresh Float32Array (a copy). */
+export function readVariable(v: tf.Variable): Float32Array {
+  return new Float32Array(v.dataSync() as Float32Array);
+}

@@ -1,0 +1,67 @@
+/**
+ * Backend selection: `useBackend('cpu' | 'wasm' | 'webgpu')` in Node and in the browser.
+ * loom-tfjs never caches a backend: every op runs on whatever `tf.getBackend()` is, so a
+ * user who calls `tf.setBackend` directly is followed as well.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-backend-webgpu';
+import { ConfigError } from './core/errors';
+
+/** Backends loom-tfjs supports. */
+export type BackendName = 'cpu' | 'wasm' | 'webgpu';
+
+/** Names accepted by {@link useBackend}. */
+export const BACKEND_NAMES: readonly BackendName[] = ['cpu', 'wasm', 'webgpu'];
+
+let wasmPathsSet = false;
+
+/**
+ * Where the wasm binaries are: in Node the installed package's `dist/`; in a browser bundle the
+ * folder webpack copied them to (`wasmBase`, default: the page's folder).
+ */
+function configureWasmPaths(wasmBase?: string): void {
+  if (wasmPathsSet && wasmBase === undefined) return;
+  const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+  if (wasmBase !== undefined) {
+    setWasmPaths(wasmBase);
+  } else if (isNode) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const path = require('path') as typeof import('path');
+    const pkg = require.resolve('@tensorflow/tfjs-backend-wasm/package.json');
+    setWasmPaths(path.join(path.dirname(pkg), 'dist') + path.sep);
+  } else {
+    setWasmPaths('./');
+  }
+  wasmPathsSet = true;
+}
+
+/** Options of {@link useBackend}. */
+export interface UseBackendOptions {
+  /** Browser only: URL folder holding `tfjs-backend-wasm*.wasm` (webpack copies them next to the bundle). */
+  wasmBase?: string;
+}
+
+/**
+ * Switches tfjs to `name` and waits until it is ready.
+ * @throws ConfigError when the name is unknown or the backend cannot start here (e.g. no WebGPU adapter).
+ */
+export async function useBackend(name: BackendName, options: UseBackendOptions = {}): Promise<void> {
+  if (!BACKEND_NAMES.includes(name)) {
+    throw new ConfigError(`unknown backend '${String(name)}', expected one of ${BACKEND_NAMES.join(', ')}`);
+  }
+  if (name === 'wasm') configureWasmPaths(options.wasmBase);
+  let ok = false;
+  try {
+    ok = await tf.setBackend(name);
+  } catch (e) {
+    throw new ConfigError(`backend '${name}' failed to start: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!ok) throw new ConfigError(`backend '${name}' is not available here`);
+  await tf.ready();
+}
+
+/** The backend tfjs is using now (whoever set it). */
+export function currentBackend(): string {
+  return tf.getBackend();
+}

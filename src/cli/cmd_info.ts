@@ -1,0 +1,66 @@
+/**
+ * `loom info <loom.json> [--id ID]`: what a LOOM model file holds (grid, layers, parameters).
+ */
+import * as fs from 'fs';
+import { parseArgs } from 'node:util';
+import { UsageError, type CliCommand, type CliIO } from './command';
+import { listModelIds, loadModelFromString } from '../../loaders/loom_json';
+
+const USAGE = `usage: loom info <model.json> [--id ID] [--json]
+       loom info --model DIR [--json]
+
+Describes a LOOM JSON bundle (grid, layers, sizes, parameter counts) or, with --model,
+a Hugging Face checkpoint folder (architecture, parameter count, memory estimate).`;
+
+/** Optional hook for `--model DIR`, set by the transformer CLI module. */
+export type ModelInfoFn = (dir: string) => Promise<object>;
+let modelInfoHook: ModelInfoFn | null = null;
+
+/** Registers the implementation of `loom info --model DIR`. */
+export function setModelInfoHook(fn: ModelInfoFn): void {
+  modelInfoHook = fn;
+}
+
+async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { id: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.model !== undefined) {
+    if (!modelInfoHook) throw new Error('model folders are not supported in this build');
+    io.stdout(JSON.stringify(await modelInfoHook(values.model), null, 2) + '\n');
+    return 0;
+  }
+  const file = positionals[0];
+  if (file === undefined || positionals.length > 1) throw new UsageError('expected exactly one LOOM JSON file');
+  const text = fs.readFileSync(file, 'utf8');
+  const ids = listModelIds(text);
+  const net = loadModelFromString(text, values.id);
+  try {
+    const d = net.describe();
+    if (values.json) {
+      io.stdout(JSON.stringify({ file, models: ids, ...d }, null, 2) + '\n');
+      return 0;
+    }
+    const lines = [
+      `file: ${file}`,
+      `models: ${ids.join(', ')}`,
+      `grid: ${d.grid.rows} x ${d.grid.cols} x ${d.grid.layersPerCell} (${d.layers.length} layers), batch size ${d.batchSize}`,
+      `parameters: ${d.totalParameters} (${(d.tensorBytes / 1024).toFixed(1)} KiB float32)`,
+      'layers:',
+      ...d.layers.map(
+        (l) =>
+          `  ${String(l.index).padStart(3)} (${l.row},${l.col},${l.layer}) ${l.type.padEnd(20)} ${l.detail.padEnd(24)} in ${l.inputSize ?? '?'} out ${l.outputSize ?? '?'} params ${l.parameters}`,
+      ),
+    ];
+    io.stdout(lines.join('\n') + '\n');
+    return 0;
+  } finally {
+    net.dispose();
+  }
+}
+
+/** `loom info`. */
+export const infoCommand: CliCommand = { name: 'info', summary: 'describe a LOOM JSON model or a checkpoint folder', usage: USAGE, run };

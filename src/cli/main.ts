@@ -1,0 +1,50 @@
+import { COMMANDS } from './commands';
+import { UsageError, type CliIO } from './command';
+import { errorMessage } from '../core/errors';
+
+/** Top-level help text listing every command. */
+export function helpText(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    'loom: LOOM networks and Hugging Face transformers on TensorFlow.js',
+    '',
+    'usage: loom <command> [options]     (loom <command> --help for details)',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'exit codes: 0 ok, 1 failure, 2 usage error',
+  ].join('\n');
+}
+
+/**
+ * Runs the CLI with `argv` (without `node` and the script path).
+ * @returns the process exit code: 0 ok, 1 failure, 2 usage error.
+ */
+export async function runCli(argv: string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(helpText() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    io.stderr(`loom: unknown command '${name}'\n\n${helpText()}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(cmd.usage + '\n');
+    return 0;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr(`loom ${name}: ${errorMessage(e)}\n\n${cmd.usage}\n`);
+      return 2;
+    }
+    io.stderr(`loom ${name}: ${errorMessage(e)}\n`);
+    return 1;
+  }
+}

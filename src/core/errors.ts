@@ -1,0 +1,68 @@
+/**
+ * Typed errors of loom-tfjs. Every error says what was wrong, where, what was
+ * found and what was expected, so a user can fix the input without a debugger.
+ */
+
+/** Base class of every error thrown by loom-tfjs. */
+export class LoomError extends Error {
+  /** Stable error name (not `constructor.name`, which minifiers rename). */
+  override readonly name: string = 'LoomError';
+  constructor(message: string) {
+    super(message);
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
+/** A tensor or array had the wrong size or shape. */
+export class ShapeError extends LoomError {
+  override readonly name = 'ShapeError';
+}
+
+/** A layer type exists in the format but cannot be executed (yet) or is unknown. */
+export class UnsupportedLayerError extends LoomError {
+  override readonly name = 'UnsupportedLayerError';
+  constructor(
+    /** The layer type string or number that was found. */
+    readonly layerType: string,
+    /** Where it was found, e.g. `layer 3 (row 0, col 1, layer 0)`. */
+    readonly where: string,
+    detail = '',
+  ) {
+    super(`unsupported layer type '${layerType}' at ${where}${detail ? `: ${detail}` : ''}`);
+  }
+}
+
+/** A LOOM JSON bundle (or other file) is malformed. */
+export class LoomFormatError extends LoomError {
+  override readonly name = 'LoomFormatError';
+}
+
+/** A configuration value is invalid (bad option, bad layer config). */
+export class ConfigError extends LoomError {
+  override readonly name = 'ConfigError';
+}
+
+/** A numeric value was NaN or infinite where a finite value is needed. */
+export class NonFiniteError extends LoomError {
+  override readonly name = 'NonFiniteError';
+}
+
+/** A safetensors file or checkpoint is malformed or lies about its contents. */
+export class SafetensorsError extends LoomError {
+  override readonly name = 'SafetensorsError';
+}
+
+/** Training was stopped or failed. */
+export class TrainingError extends LoomError {
+  override readonly name = 'TrainingError';
+}
+
+/** Message of any thrown value, for error reporting at API boundaries. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** A tokenizer file is malformed, or text/ids cannot be tokenized or decoded. */
+export class TokenizerError extends LoomError {
+  override readonly name = 'TokenizerError';
+}
