@@ -9,6 +9,7 @@ import { activationFromInt, LayerType, type ActivationCode } from '../src/core/t
 import { activationName, applyActivation } from './activations';
 import {
   makeVariable,
+  normalFrom,
   readVariable,
   type ForwardContext,
   type GridLayer,
@@ -105,7 +106,7 @@ export class DenseLayer implements GridLayer {
     return {
       type: 'dense',
       detail: `${nIn} -> ${nOut}, ${activationName(activation)}`,
-      inputSize: (b) => b * nIn,
+      inputSize: (b) => (nIn > 0 ? b * nIn : undefined),
       outputSize: (b) => b * nOut,
     };
   }
@@ -144,4 +145,24 @@ export const denseKind: LayerKind = {
     for (let i = 0; i < nOut; i++) bias[i] = rng() * 0.01;
     return { ...r, kernel, bias };
   },
+  initFunctions: [
+    {
+      name: 'InitDenseLayer',
+      argTypes: ['int', 'int', 'nn.ActivationType'],
+      argNames: ['inputSize', 'outputSize', 'activation'],
+      // LOOM: Kernel ~ N(0,1) * sqrt(2/in), Bias = 0 (layers.md 5.1)
+      create([nIn, nOut, act], rng) {
+        const inSize = nIn as number;
+        const outSize = nOut as number;
+        const r = emptyRecord(LayerType.Dense);
+        r.activation = act as number;
+        r.inputHeight = inSize;
+        r.outputHeight = outSize;
+        const scale = Math.fround(Math.sqrt(2 / inSize));
+        r.kernel = new Float32Array(Math.max(0, inSize * outSize)).map(() => Math.fround(normalFrom(rng)) * scale);
+        r.bias = new Float32Array(Math.max(0, outSize));
+        return r;
+      },
+    },
+  ],
 };

@@ -70,6 +70,22 @@ export interface GridLayer {
   dispose(): void;
 }
 
+/**
+ * A LOOM-style layer constructor callable by name (`CallLayerInit('InitDenseLayer', '[784,128,0]')`).
+ * Arguments arrive already converted to `argTypes` (Go type names as LOOM's registry lists them:
+ * `int`, `float32`, `bool`, `[]int`, `nn.ActivationType`, ...).
+ */
+export interface LayerInitFunction {
+  /** e.g. `InitDenseLayer` */
+  readonly name: string;
+  /** Go type of each positional argument, e.g. `['int', 'int', 'nn.ActivationType']`. */
+  readonly argTypes: readonly string[];
+  /** Parameter names, for signatures and docs. */
+  readonly argNames: readonly string[];
+  /** Builds the layer record (with initialized weights where LOOM's constructor makes them). */
+  create(args: readonly unknown[], rng: () => number): LayerRecord;
+}
+
 /** Registry entry for one layer type. Adding a layer = one file exporting a LayerKind + one line in layers/index.ts. */
 export interface LayerKind {
   /** Registry and JSON name written by LOOM, e.g. `dense`, `multi_head_attention`. */
@@ -87,6 +103,14 @@ export interface LayerKind {
   fromRecord(record: LayerRecord, where: string): GridLayer;
   /** LOOM's `InitializeWeights` for this type: returns a record with fresh parameters (network.md 8.1). */
   initializeWeights(record: LayerRecord, rng: () => number): LayerRecord;
+  /** LOOM-style constructors of this type, exposed through `CallLayerInit` (Ref: layers.md 5). */
+  readonly initFunctions?: readonly LayerInitFunction[];
+}
+
+/** Standard normal draw from a uniform RNG (Box-Muller). */
+export function normalFrom(rng: () => number): number {
+  const u = Math.max(rng(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
 }
 
 /** Creates a trainable float32 variable from data with a shape; names are unique per tfjs engine. */

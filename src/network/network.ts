@@ -291,6 +291,9 @@ export class Network {
     if (!this.lastInput) return new Float32Array(g.length);
     const x = this.lastInput;
     const vars = this.trainableVariables();
+    if (vars.length === 0 && !this.dependsOnInput()) {
+      return new Float32Array(x.length);
+    }
     const { inputGrad, paramGrads } = tf.tidy(() => {
       const xv = tf.variable(tf.tensor1d(x), true);
       const gt = tf.tensor1d(g);
@@ -319,6 +322,11 @@ export class Network {
       return out;
     });
     return inputGrad;
+  }
+
+  /** False when the output cannot depend on the input (every layer is an empty placeholder). */
+  private dependsOnInput(): boolean {
+    return this.layers.some((l) => l.summary().outputSize(this.batchSize) !== 0);
   }
 
   /** LOOM's `UpdateWeights(lr)`: plain SGD step with the stored gradients (every layer type). */
