@@ -34,3 +34,31 @@ export {
   parseBundle,
 } from '../loaders/loom_json';
 export type { BundleEntry } from '../loaders/loom_json';
+
+// Hugging Face checkpoints: files, configs, graphs
+export {
+  loadSafetensors,
+  loadShardedSafetensors,
+  readSafetensorsHeader,
+  parseSafetensorsHeader,
+  decodeTensor,
+  saveSafetensors,
+  SafetensorsFile,
+  SafetensorsCheckpoint,
+} from '../loaders/safetensors';
+export type { SafetensorsDtype, TensorEntry, SafetensorsHeader, DecodedTensor, LoadSafetensorsOptions, TensorToSave } from '../loaders/safetensors';
+export { readBytes, readText } from '../loaders/byte_source';
+export type { ByteSource, ProgressInfo, ProgressCallback } from '../loaders/byte_source';
+export { parseHFConfig, parseHFConfigText, SUPPORTED_MODEL_TYPES } from '../loaders/hf_config';
+export type { ModelConfig, RopeConfig, RopeScaling, HiddenAct } from './transformer/config';
+export { loadCausalLM, loadModelConfig } from '../loaders/pretrained';
+export type { PretrainedSource, PretrainedFiles, LoadCausalLMOptions } from '../loaders/pretrained';
+export { DecoderLM } from './transformer/model';
+export { DecoderKVCache } from './transformer/kv_cache';
+export { ARCHITECTURES, buildCausalLM } from './transformer/architectures';
+export type { CausalLM, CausalLMInfo, KVCache, ForwardOptions, ModelType } from './transformer/types';
+
+// tokenizers and generation
+export { Tokenizer, loadTokenizer } from '../loaders/tokenizer';
+export type { EncodeOptions, DecodeOptions, ChatTemplateOptions, TokenizerFiles, TokenizerSource, ChatMessage } from '../loaders/tokenizer';
+export * from './generation/index';

@@ -5,21 +5,13 @@ import * as fs from 'fs';
 import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIO } from './command';
 import { listModelIds, loadModelFromString } from '../../loaders/loom_json';
+import { modelInfo } from './cmd_logits';
 
 const USAGE = `usage: loom info <model.json> [--id ID] [--json]
        loom info --model DIR [--json]
 
 Describes a LOOM JSON bundle (grid, layers, sizes, parameter counts) or, with --model,
 a Hugging Face checkpoint folder (architecture, parameter count, memory estimate).`;
-
-/** Optional hook for `--model DIR`, set by the transformer CLI module. */
-export type ModelInfoFn = (dir: string) => Promise<object>;
-let modelInfoHook: ModelInfoFn | null = null;
-
-/** Registers the implementation of `loom info --model DIR`. */
-export function setModelInfoHook(fn: ModelInfoFn): void {
-  modelInfoHook = fn;
-}
 
 async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -29,8 +21,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     strict: true,
   });
   if (values.model !== undefined) {
-    if (!modelInfoHook) throw new Error('model folders are not supported in this build');
-    io.stdout(JSON.stringify(await modelInfoHook(values.model), null, 2) + '\n');
+    io.stdout(JSON.stringify(await modelInfo(values.model), null, 2) + '\n');
     return 0;
   }
   const file = positionals[0];

@@ -1,5 +1,8 @@
 import type { CliCommand } from './command';
 import { infoCommand } from './cmd_info';
+import { logitsCommand } from './cmd_logits';
+import { generateCommand } from './cmd_generate';
+import { tokenizeCommand } from './cmd_tokenize';
 
 /** Every CLI command, in the order `loom --help` lists them. Adding a command = one file + one line. */
-export const COMMANDS: readonly CliCommand[] = [infoCommand];
+export const COMMANDS: readonly CliCommand[] = [generateCommand, tokenizeCommand, logitsCommand, infoCommand];

@@ -9,11 +9,22 @@ import { Network } from '../network/network';
 import { buildNetworkFromJSON, loadModelFromString } from '../../loaders/loom_json';
 import { callLayerInit, layerInitFunctions, listLayerInitFunctions } from './layer_init';
 import { errorJSON, networkOf, wrapNetwork, type LoomNetworkObject } from './network_object';
+import { inferenceGlobals, SetGenerationSeed } from './inference';
 
 export { networkOf, wrapNetwork, errorJSON } from './network_object';
 export type { LoomNetworkObject } from './network_object';
 export { callLayerInit as CallLayerInit, listLayerInitFunctions as ListLayerInitFunctions } from './layer_init';
 export { facadeHooks } from './hooks';
+export {
+  LoadTokenizerFromBytes,
+  EncodeText,
+  DecodeTokens,
+  LoadTransformerFromBytes,
+  GenerateNextToken,
+  GenerateText,
+  SetGenerationSeed,
+  disposeInference,
+} from './inference';
 
 /**
  * `NewNetwork(inputSize, gridRows, gridCols, layersPerCell)`: a grid of placeholder Dense layers
@@ -84,6 +95,8 @@ export function loomGlobals(): Record<string, unknown> {
     ListLayerInitFunctions: listLayerInitFunctions,
     DisposeNetwork,
     ...layerInitHelpers(),
+    ...inferenceGlobals,
+    SetGenerationSeed,
     ...extraGlobals,
   };
 }

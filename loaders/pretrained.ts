@@ -1,0 +1,102 @@
+/**
+ * Loads a Hugging Face causal LM (config.json + safetensors) into a {@link DecoderLM}: from a
+ * folder path, a URL folder, or files/objects already in memory.
+ */
+import { ConfigError, SafetensorsError } from '../src/core/errors';
+import { buildCausalLM } from '../src/transformer/architectures';
+import type { DecoderLM } from '../src/transformer/model';
+import type { WeightSource } from '../src/transformer/weights';
+import { parseHFConfig, type ModelConfig } from './hf_config';
+import { isUrlString, joinSource, readText, type ByteSource, type ProgressCallback } from './byte_source';
+import { loadSafetensors, loadShardedSafetensors } from './safetensors';
+
+/** Files or objects of a checkpoint given directly. */
+export interface PretrainedFiles {
+  /** Parsed config.json, its text, or a source to read it from. */
+  config: Record<string, unknown> | string | ByteSource;
+  generationConfig?: Record<string, unknown> | string | ByteSource;
+  /** A safetensors file (any byte source) or a ready weight source. */
+  weights: ByteSource | WeightSource;
+}
+
+/** A folder (Node path or URL) holding config.json and model.safetensors (or the sharded index). */
+export type PretrainedSource = string | URL | PretrainedFiles;
+
+/** Options of {@link loadCausalLM}. */
+export interface LoadCausalLMOptions {
+  onProgress?: ProgressCallback;
+}
+
+function isWeightSource(w: unknown): w is WeightSource {
+  return typeof w === 'object' && w !== null && typeof (w as WeightSource).get === 'function' && typeof (w as WeightSource).has === 'function';
+}
+
+function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+async function jsonFrom(v: Record<string, unknown> | string | ByteSource, file: string): Promise<unknown> {
+  if (typeof v === 'string') {
+    const t = v.trimStart();
+    if (t.startsWith('{')) return parseJson(v, file);
+    return parseJson(await readText(v), file);
+  }
+  if (v instanceof Uint8Array || v instanceof ArrayBuffer || v instanceof URL || (typeof Blob !== 'undefined' && v instanceof Blob)) {
+    return parseJson(await readText(v), file);
+  }
+  return v;
+}
+
+async function exists(src: string): Promise<boolean> {
+  if (isUrlString(src)) {
+    try {
+      const res = await fetch(src, { method: 'HEAD' });
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require('fs') as typeof import('fs');
+  return fs.existsSync(src);
+}
+
+/**
+ * Reads config.json (+ generation_config.json when present) of a folder.
+ * @throws ConfigError when config.json is missing or invalid.
+ */
+export async function loadModelConfig(dir: string | URL): Promise<ModelConfig> {
+  const configPath = joinSource(dir, 'config.json');
+  if (!(await exists(configPath))) throw new ConfigError(`${String(dir)}: config.json not found`);
+  const genPath = joinSource(dir, 'generation_config.json');
+  const gen = (await exists(genPath)) ? parseJson(await readText(genPath), 'generation_config.json') : undefined;
+  return parseHFConfig(parseJson(await readText(configPath), 'config.json'), gen);
+}
+
+/**
+ * Loads a causal LM. The weights are validated (names, dtypes, shapes against config.json) before
+ * the model is returned; on any error nothing stays allocated.
+ * @throws ConfigError for config problems, SafetensorsError for malformed or missing tensors,
+ *   ShapeError for tensors whose shapes contradict config.json.
+ */
+export async function loadCausalLM(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<DecoderLM> {
+  let config: ModelConfig;
+  let weights: WeightSource;
+  if (typeof source === 'string' || source instanceof URL) {
+    config = await loadModelConfig(source);
+    const single = joinSource(source, 'model.safetensors');
+    const index = joinSource(source, 'model.safetensors.index.json');
+    if (await exists(single)) weights = await loadSafetensors(single, { onProgress: options.onProgress, file: single });
+    else if (await exists(index)) weights = await loadShardedSafetensors(index, { onProgress: options.onProgress });
+    else throw new SafetensorsError(`${String(source)}: neither model.safetensors nor model.safetensors.index.json found`);
+  } else {
+    const gen = source.generationConfig === undefined ? undefined : await jsonFrom(source.generationConfig, 'generation_config.json');
+    config = parseHFConfig(await jsonFrom(source.config, 'config.json'), gen);
+    weights = isWeightSource(source.weights) ? source.weights : await loadSafetensors(source.weights, { onProgress: options.onProgress });
+  }
+  return buildCausalLM(config, weights);
+}

@@ -1,0 +1,128 @@
+/**
+ * `loom generate`: text generation with a Hugging Face checkpoint folder, streamed to stdout or
+ * printed as one JSON object.
+ */
+import { parseArgs } from 'node:util';
+import { UsageError, type CliCommand, type CliIO } from './command';
+import { parseIdList } from './cmd_tokenize';
+import { loadTokenizer, type Tokenizer } from '../../loaders/tokenizer';
+import { loadCausalLM } from '../../loaders/pretrained';
+import { BACKEND_NAMES, useBackend, type BackendName } from '../backends';
+import { TokenizerError } from '../core/errors';
+import { generateStream, type GenerateInput, type GenerateOptions, type GenerateResult } from '../generation';
+
+const USAGE = `usage: loom generate --model DIR [--prompt TEXT | --prompt-ids 1,2,3] [--chat]
+                     [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
+                     [--repetition-penalty R] [--seed S] [--greedy] [--stop TEXT]...
+                     [--backend cpu|wasm|webgpu] [--json]
+
+Generates text with the checkpoint in DIR (config.json + model.safetensors; tokenizer files
+are needed for text prompts and text output). Greedy unless --temperature/--top-k/--top-p/--min-p
+ask for sampling; --temperature 0 and --greedy force greedy.
+
+  --chat          treat --prompt as a user message and apply the tokenizer's chat template
+  --stop TEXT     end when TEXT appears (repeatable); the text is cut before it
+  --json          print {"ids": [generated ids], "text": ..., "finishReason": ..., "stats": {...}}
+                  instead of streaming text (works without tokenizer files with --prompt-ids)`;
+
+function num(v: string | undefined, flag: string, integer = false): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${flag}: expected ${integer ? 'an integer' : 'a number'}, got '${v}'`);
+  }
+  return n;
+}
+
+async function tokenizerOf(dir: string): Promise<Tokenizer | null> {
+  try {
+    return await loadTokenizer(dir);
+  } catch (e) {
+    if (e instanceof TokenizerError && /no tokenizer files found/.test(e.message)) return null;
+    throw e;
+  }
+}
+
+async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      prompt: { type: 'string' },
+      'prompt-ids': { type: 'string' },
+      chat: { type: 'boolean' },
+      'max-new-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      'top-k': { type: 'string' },
+      'top-p': { type: 'string' },
+      'min-p': { type: 'string' },
+      'repetition-penalty': { type: 'string' },
+      seed: { type: 'string' },
+      greedy: { type: 'boolean' },
+      stop: { type: 'string', multiple: true },
+      backend: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    allowPositionals: false,
+    strict: true,
+  });
+  if (values.model === undefined) throw new UsageError('--model DIR is required');
+  if ((values.prompt === undefined) === (values['prompt-ids'] === undefined)) throw new UsageError('give exactly one of --prompt, --prompt-ids');
+  if (values.chat && values.prompt === undefined) throw new UsageError('--chat needs --prompt');
+  const backend = values.backend;
+  if (backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
+    throw new UsageError(`--backend: expected one of ${BACKEND_NAMES.join(', ')}, got '${backend}'`);
+  }
+  const options: GenerateOptions = {
+    maxNewTokens: num(values['max-new-tokens'], '--max-new-tokens', true),
+    temperature: num(values.temperature, '--temperature'),
+    topK: num(values['top-k'], '--top-k', true),
+    topP: num(values['top-p'], '--top-p'),
+    minP: num(values['min-p'], '--min-p'),
+    repetitionPenalty: num(values['repetition-penalty'], '--repetition-penalty'),
+    seed: num(values.seed, '--seed'),
+    greedy: values.greedy ?? false,
+    stopStrings: values.stop ?? [],
+  };
+  for (const k of Object.keys(options) as Array<keyof GenerateOptions>) if (options[k] === undefined) delete options[k];
+  const input: GenerateInput =
+    values['prompt-ids'] !== undefined
+      ? parseIdList(values['prompt-ids'], '--prompt-ids')
+      : values.chat
+        ? [{ role: 'user', content: values.prompt as string }]
+        : (values.prompt as string);
+
+  if (backend !== undefined) await useBackend(backend as BackendName);
+  const tokenizer = await tokenizerOf(values.model);
+  if (!tokenizer && typeof input === 'string') throw new Error(`${values.model}: no tokenizer files (tokenizer.json or vocab.json + merges.txt); use --prompt-ids`);
+  if (!tokenizer && !values.json) throw new Error(`${values.model}: no tokenizer files, so no text to stream; use --json for ids`);
+  const model = await loadCausalLM(values.model);
+  try {
+    const it = generateStream(model, tokenizer, input, options);
+    let result: GenerateResult;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) {
+        result = r.value;
+        break;
+      }
+      if (!values.json) io.stdout(r.value);
+    }
+    if (values.json) {
+      io.stdout(JSON.stringify({ ids: result.tokenIds, text: result.text, finishReason: result.finishReason, stats: result.stats }) + '\n');
+    } else {
+      const s = result.stats;
+      io.stdout('\n');
+      io.stderr(
+        `[${result.finishReason}] ${s.promptTokens} prompt tokens (${s.prefillTokensPerSecond.toFixed(1)} tok/s), ` +
+          `${s.generatedTokens} generated (${s.decodeTokensPerSecond.toFixed(1)} tok/s)\n`,
+      );
+    }
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** `loom generate`. */
+export const generateCommand: CliCommand = { name: 'generate', summary: 'generate text with a Hugging Face checkpoint folder', usage: USAGE, run };

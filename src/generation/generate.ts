@@ -1,0 +1,280 @@
+/**
+ * Text generation on a {@link CausalLM}: prefill the prompt once into a KV cache, then one token per
+ * step through the chain logits processors -> sampler -> streamer. Per step only the last
+ * position's logits (V floats) are read back to the host.
+ *
+ * Ref: loom-spec/transformer.md section 7 (LOOM's GenerateText, which this replaces: no cache, argmax only).
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { ConfigError } from '../core/errors';
+import type { CausalLM, KVCache } from '../transformer/types';
+import { applyLogitsProcessors, buildLogitsProcessors, type SamplingOptions } from './logits_processors';
+import { createRng, type Rng } from './rng';
+import { argmax, sampleFromScores } from './sampler';
+import { IncrementalDecoder } from './streamer';
+import type { ChatMessage, Streamer, TextTokenizer } from './types';
+
+/** Why generation ended. */
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+/** Timing of one generation. */
+export interface GenerationStats {
+  promptTokens: number;
+  generatedTokens: number;
+  /** Prompt tokens per second of the prefill forward pass (0 when there was none). */
+  prefillTokensPerSecond: number;
+  /** Tokens per second of the one-token steps after the prefill (0 when there were none). */
+  decodeTokensPerSecond: number;
+}
+
+/** Result of {@link generate}. */
+export interface GenerateResult {
+  /** Decoded generated text (special tokens skipped), cut before a stop string. */
+  text: string;
+  /** Generated ids (prompt excluded); a stop token that ended generation is included, as in transformers. */
+  tokenIds: number[];
+  finishReason: FinishReason;
+  stats: GenerationStats;
+}
+
+/** One generated token, as reported to `onToken`. */
+export interface TokenEvent {
+  tokenId: number;
+  /** 0-based index among the generated tokens. */
+  index: number;
+  /** New stable text released with this token (may be empty). */
+  text: string;
+}
+
+/** Options of {@link generate}. */
+export interface GenerateOptions extends SamplingOptions {
+  /** Most tokens to generate. Default 50. */
+  maxNewTokens?: number;
+  /** Always take the most likely token (also when temperature is 0). */
+  greedy?: boolean;
+  /**
+   * Sample instead of taking the top token. Default: true when any of temperature (> 0), topK, topP
+   * or minP is given, else false (greedy, as transformers' `do_sample=False`).
+   */
+  doSample?: boolean;
+  /** Seed of the sampling RNG: same seed, same tokens. Default: random. */
+  seed?: number;
+  /** A custom RNG (overrides `seed`). */
+  rng?: Rng;
+  /** Ids that end generation. Default: the model's eos ids, else the tokenizer's eos id. */
+  stopTokenIds?: readonly number[];
+  /** Strings that end generation; the text is cut just before the first one. */
+  stopStrings?: readonly string[];
+  /** Checked between tokens: when aborted, generation ends with `finishReason: 'abort'`. */
+  signal?: AbortSignal;
+  /** Called after each generated token. */
+  onToken?: (event: TokenEvent) => void;
+  /** A transformers.js-style streamer (`put(ids)`, `end()`). */
+  streamer?: Streamer;
+  /** Add the tokenizer's special tokens (e.g. BOS) when the prompt is a string. Default true. */
+  addSpecialTokens?: boolean;
+}
+
+/** A prompt: text, chat messages (rendered with the chat template plus the generation prompt) or token ids. */
+export type GenerateInput = string | readonly ChatMessage[] | ArrayLike<number>;
+
+function isMessages(input: GenerateInput): input is readonly ChatMessage[] {
+  return Array.isArray(input) && input.length > 0 && typeof input[0] === 'object' && input[0] !== null;
+}
+
+/** Token ids of a prompt. */
+export function promptIds(tokenizer: TextTokenizer | null, input: GenerateInput, addSpecialTokens = true): number[] {
+  if (typeof input === 'string') {
+    if (!tokenizer) throw new ConfigError('generate: a text prompt needs a tokenizer, got null; pass token ids instead');
+    return tokenizer.encode(input, { addSpecialTokens });
+  }
+  if (isMessages(input)) {
+    if (!tokenizer) throw new ConfigError('generate: chat messages need a tokenizer, got null');
+    return tokenizer.applyChatTemplate(input, { addGenerationPrompt: true });
+  }
+  return Array.from(input as ArrayLike<number>);
+}
+
+function checkOptions(o: GenerateOptions, vocabSize: number, ids: readonly number[]): void {
+  const max = o.maxNewTokens;
+  if (max !== undefined && (!Number.isInteger(max) || max < 0)) throw new ConfigError(`generate: maxNewTokens is ${max}, expected an integer >= 0`);
+  if (o.temperature !== undefined && !(o.temperature >= 0 && Number.isFinite(o.temperature))) {
+    throw new ConfigError(`generate: temperature is ${o.temperature}, expected a finite number >= 0`);
+  }
+  if (o.topK !== undefined && (!Number.isInteger(o.topK) || o.topK < 0)) throw new ConfigError(`generate: topK is ${o.topK}, expected an integer >= 0`);
+  if (ids.length === 0) throw new ConfigError('generate: the prompt has no tokens, expected at least one');
+  ids.forEach((id, i) => {
+    if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
+      throw new ConfigError(`generate: prompt id ${id} at index ${i} is out of range, expected an integer in [0, ${vocabSize})`);
+    }
+  });
+}
+
+/** Whether `options` ask for sampling rather than greedy decoding. */
+export function isSampling(o: GenerateOptions): boolean {
+  if (o.greedy || o.temperature === 0) return false;
+  return o.doSample ?? (o.temperature !== undefined || o.topK !== undefined || o.topP !== undefined || o.minP !== undefined);
+}
+
+const yieldToEventLoop: () => Promise<void> =
+  typeof setImmediate === 'function'
+    ? () => new Promise((resolve) => setImmediate(resolve))
+    : () => new Promise((resolve) => setTimeout(resolve, 0));
+
+const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+async function readLogits(logits: tf.Tensor): Promise<Float32Array> {
+  try {
+    // (1, V): the last position of the only sequence
+    const data = await logits.data();
+    return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+  } finally {
+    logits.dispose();
+  }
+}
+
+/** Where in `text` (searching from `from`) the earliest stop string starts, or -1. */
+function findStop(text: string, stops: readonly string[], from: number): number {
+  let at = -1;
+  for (const s of stops) {
+    const i = text.indexOf(s, from);
+    if (i >= 0 && (at < 0 || i < at)) at = i;
+  }
+  return at;
+}
+
+/** Start of the longest suffix of text[from:end] that could still grow into a stop string (end if none). */
+function holdBackStart(text: string, stops: readonly string[], from: number, end: number): number {
+  for (let p = Math.max(from, end - Math.max(0, ...stops.map((s) => s.length - 1))); p < end; p++) {
+    const tail = text.slice(p, end);
+    if (stops.some((s) => s.startsWith(tail))) return p;
+  }
+  return end;
+}
+
+/**
+ * Generates tokens one at a time, yielding each stable text piece (non-empty); the iterator's return
+ * value is the {@link GenerateResult}. Breaking out of the loop ends generation and frees the cache.
+ * @throws ConfigError for bad options, a prompt out of range or longer than the model's context.
+ */
+export async function* generateStream(
+  model: CausalLM,
+  tokenizer: TextTokenizer | null,
+  input: GenerateInput,
+  options: GenerateOptions = {},
+): AsyncGenerator<string, GenerateResult, undefined> {
+  const prompt = promptIds(tokenizer, input, options.addSpecialTokens ?? true);
+  const { vocabSize, maxPositions, eosTokenIds } = model.info;
+  checkOptions(options, vocabSize, prompt);
+  const maxNew = options.maxNewTokens ?? 50;
+  if (prompt.length >= maxPositions && maxNew > 0) {
+    throw new ConfigError(`generate: prompt has ${prompt.length} tokens, expected fewer than the model's ${maxPositions} positions`);
+  }
+  const sampling = isSampling(options);
+  const chain = buildLogitsProcessors(options, sampling);
+  const rng = options.rng ?? createRng(options.seed);
+  const stopIds = new Set(options.stopTokenIds ?? (eosTokenIds.length > 0 ? eosTokenIds : tokenizer?.eosTokenId !== undefined ? [tokenizer.eosTokenId] : []));
+  const stops = (options.stopStrings ?? []).filter((s) => s.length > 0);
+  const decoder = tokenizer ? new IncrementalDecoder(tokenizer, true) : null;
+  const signal = options.signal;
+
+  const generated: number[] = [];
+  const allIds = [...prompt];
+  let finishReason: FinishReason = 'length';
+  let text = '';
+  let stopStringHit = false;
+  let prefillSeconds = 0;
+  let decodeStart = 0;
+  let decodeEnd = 0;
+  let cache: KVCache | null = null;
+  options.streamer?.put(prompt);
+  try {
+    if (maxNew > 0 && signal?.aborted) finishReason = 'abort';
+    if (maxNew > 0 && !signal?.aborted) {
+      const capacity = Math.min(maxPositions, prompt.length + maxNew);
+      cache = model.createCache(1, capacity);
+      const t0 = now();
+      let logits = await readLogits(model.forward([prompt], { cache }));
+      prefillSeconds = (now() - t0) / 1000;
+      decodeStart = now();
+      for (;;) {
+        const scores = applyLogitsProcessors(chain, logits, allIds);
+        const id = sampling ? sampleFromScores(scores, rng) : argmax(scores);
+        generated.push(id);
+        allIds.push(id);
+        options.streamer?.put([id]);
+        let piece = '';
+        let stopped = stopIds.has(id);
+        if (decoder && !stopped) {
+          decoder.push(id);
+          const full = decoder.text;
+          const cut = stops.length > 0 ? findStop(full, stops, Math.max(0, decoder.emittedLength - Math.max(...stops.map((s) => s.length)))) : -1;
+          if (cut >= 0) {
+            piece = decoder.take(cut);
+            text = full.slice(0, cut);
+            stopped = true;
+            stopStringHit = true;
+          } else {
+            const end = decoder.stableEnd();
+            piece = decoder.take(stops.length > 0 ? holdBackStart(full, stops, decoder.emittedLength, end) : end);
+          }
+        }
+        options.onToken?.({ tokenId: id, index: generated.length - 1, text: piece });
+        if (piece) yield piece;
+        decodeEnd = now();
+        if (stopped) {
+          finishReason = 'stop';
+          break;
+        }
+        // transformers' max_length rule: prompt + generated never exceeds the model's positions.
+        if (generated.length >= maxNew || prompt.length + generated.length >= maxPositions) break;
+        await yieldToEventLoop();
+        if (signal?.aborted) {
+          finishReason = 'abort';
+          break;
+        }
+        logits = await readLogits(model.forward([[id]], { cache }));
+      }
+    }
+    if (decoder && !stopStringHit) {
+      text = decoder.text;
+      const rest = decoder.flush();
+      if (rest) yield rest;
+    }
+  } finally {
+    cache?.dispose();
+    options.streamer?.end();
+  }
+  const steps = generated.length - 1;
+  const decodeSeconds = (decodeEnd - decodeStart) / 1000;
+  return {
+    text,
+    tokenIds: generated,
+    finishReason,
+    stats: {
+      promptTokens: prompt.length,
+      generatedTokens: generated.length,
+      prefillTokensPerSecond: prefillSeconds > 0 ? prompt.length / prefillSeconds : 0,
+      decodeTokensPerSecond: steps > 0 && decodeSeconds > 0 ? steps / decodeSeconds : 0,
+    },
+  };
+}
+
+/**
+ * Generates a continuation of `input` (text, chat messages or ids) with `model`.
+ * `tokenizer` may be null for id prompts (the result's text is then empty).
+ * @returns text, generated ids, why it ended, and timing.
+ * @throws ConfigError for bad options, a prompt out of range or longer than the model's context.
+ */
+export async function generate(
+  model: CausalLM,
+  tokenizer: TextTokenizer | null,
+  input: GenerateInput,
+  options: GenerateOptions = {},
+): Promise<GenerateResult> {
+  const it = generateStream(model, tokenizer, input, options);
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return r.value;
+  }
+}

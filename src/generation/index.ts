@@ -1,0 +1,7 @@
+/** Text generation: logits processors -> sampler -> streamer, over a {@link CausalLM} with a KV cache. */
+export * from './types';
+export * from './rng';
+export * from './logits_processors';
+export * from './sampler';
+export * from './streamer';
+export * from './generate';

@@ -1,0 +1,93 @@
+/**
+ * GPT-NeoX (Pythia): tensor names and conversion to {@link DecoderWeights}.
+ * query_key_value's output rows are interleaved per head, (nHeads, 3, headDim): they are
+ * regrouped to [q heads | k heads | v heads]. Partial rotary (rotary_pct) and the parallel
+ * residual are handled by the shared graph from the config.
+ * Ref: transformers modeling_gpt_neox (GPTNeoXAttention, GPTNeoXLayer).
+ */
+import type { ModelConfig } from './config';
+import { DecoderLM } from './model';
+import { WeightReader, transposeInto, type BlockWeights, type WeightSource } from './weights';
+
+/** Checkpoint tensor names of GPT-NeoX. */
+export const GPT_NEOX_NAMES = {
+  embed: 'gpt_neox.embed_in.weight',
+  finalNorm: 'gpt_neox.final_layer_norm',
+  lmHead: 'embed_out.weight',
+  block: (i: number) => ({
+    norm1: `gpt_neox.layers.${i}.input_layernorm`,
+    norm2: `gpt_neox.layers.${i}.post_attention_layernorm`,
+    qkv: `gpt_neox.layers.${i}.attention.query_key_value`,
+    out: `gpt_neox.layers.${i}.attention.dense`,
+    up: `gpt_neox.layers.${i}.mlp.dense_h_to_4h`,
+    down: `gpt_neox.layers.${i}.mlp.dense_4h_to_h`,
+  }),
+} as const;
+
+/**
+ * Builds GPT-NeoX from its checkpoint.
+ * @throws SafetensorsError for a missing tensor, ShapeError for a shape that contradicts config.json.
+ */
+export function buildGptNeox(config: ModelConfig, source: WeightSource): DecoderLM {
+  const r = new WeightReader(source);
+  try {
+    const { hiddenSize: d, numHeads: h, headDim: hd, intermediateSize: m, vocabSize: v } = config;
+    const norm = (name: string): { gamma: ReturnType<WeightReader['vector']>; beta: ReturnType<WeightReader['vector']> } => ({
+      gamma: r.vector(`${name}.weight`, d),
+      beta: r.vector(`${name}.bias`, d),
+    });
+    const blocks: BlockWeights[] = [];
+    for (let i = 0; i < config.numLayers; i++) {
+      const n = GPT_NEOX_NAMES.block(i);
+      // Rows (h, part, j) -> (part, h, j): part 0/1/2 = q/k/v.
+      const raw = r.read(`${n.qkv}.weight`, [3 * d, d]);
+      const grouped = new Float32Array(3 * d * d);
+      const rawBias = config.qkvBias ? r.read(`${n.qkv}.bias`, [3 * d]) : null;
+      const bias = new Float32Array(3 * d);
+      for (let head = 0; head < h; head++) {
+        for (let part = 0; part < 3; part++) {
+          for (let j = 0; j < hd; j++) {
+            const from = (head * 3 + part) * hd + j;
+            const to = part * d + head * hd + j;
+            grouped.set(raw.subarray(from * d, (from + 1) * d), to * d);
+            if (rawBias) bias[to] = rawBias[from]!;
+          }
+        }
+      }
+      const qkv = new Float32Array(d * 3 * d);
+      transposeInto(qkv, 3 * d, 0, grouped, 3 * d, d);
+      const out = new Float32Array(d * d);
+      transposeInto(out, d, 0, r.read(`${n.out}.weight`, [d, d]), d, d);
+      const up = new Float32Array(d * m);
+      transposeInto(up, m, 0, r.read(`${n.up}.weight`, [m, d]), m, d);
+      const down = new Float32Array(m * d);
+      transposeInto(down, d, 0, r.read(`${n.down}.weight`, [d, m]), d, m);
+      blocks.push({
+        norm1: norm(n.norm1),
+        norm2: norm(n.norm2),
+        qkv: r.matrix(qkv, d, 3 * d),
+        ...(rawBias ? { qkvBias: r.vectorFrom(bias) } : {}),
+        out: r.matrix(out, d, d),
+        ...(config.attnOutBias ? { outBias: r.vector(`${n.out}.bias`, d) } : {}),
+        up: r.matrix(up, d, m),
+        upBias: r.vector(`${n.up}.bias`, m),
+        down: r.matrix(down, m, d),
+        downBias: r.vector(`${n.down}.bias`, d),
+      });
+    }
+    const embedData = r.read(GPT_NEOX_NAMES.embed, [v, d]);
+    const head = new Float32Array(d * v);
+    transposeInto(head, v, 0, config.tieWordEmbeddings ? embedData : r.read(GPT_NEOX_NAMES.lmHead, [v, d]), v, d);
+    const weights = {
+      ...(config.tieWordEmbeddings ? {} : { embed: r.matrix(embedData, v, d) }),
+      blocks,
+      finalNorm: norm(GPT_NEOX_NAMES.finalNorm),
+      lmHead: r.matrix(head, d, v),
+      gatedMlp: false,
+    };
+    return new DecoderLM(config, weights, r.parameterCount);
+  } catch (e) {
+    r.disposeAll();
+    throw e;
+  }
+}

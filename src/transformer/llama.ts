@@ -1,0 +1,89 @@
+/**
+ * LLaMA family (llama, mistral, qwen2): tensor names and conversion to {@link DecoderWeights}.
+ * Mistral's sliding window is not applied (it only matters past `sliding_window` positions).
+ * Ref: transformers modeling_llama / modeling_qwen2 / modeling_mistral.
+ */
+import type { ModelConfig } from './config';
+import { DecoderLM } from './model';
+import { WeightReader, concatVectors, transposeInto, type BlockWeights, type WeightSource } from './weights';
+
+/** Checkpoint tensor names of the LLaMA family. */
+export const LLAMA_NAMES = {
+  embed: 'model.embed_tokens.weight',
+  finalNorm: 'model.norm.weight',
+  lmHead: 'lm_head.weight',
+  block: (i: number) => ({
+    norm1: `model.layers.${i}.input_layernorm.weight`,
+    norm2: `model.layers.${i}.post_attention_layernorm.weight`,
+    q: `model.layers.${i}.self_attn.q_proj`,
+    k: `model.layers.${i}.self_attn.k_proj`,
+    v: `model.layers.${i}.self_attn.v_proj`,
+    o: `model.layers.${i}.self_attn.o_proj`,
+    gate: `model.layers.${i}.mlp.gate_proj`,
+    up: `model.layers.${i}.mlp.up_proj`,
+    down: `model.layers.${i}.mlp.down_proj`,
+  }),
+} as const;
+
+/**
+ * Builds a LLaMA-family model: q/k/v fused to (D, (hq + 2 hkv) hd), gate/up fused to (D, 2M),
+ * every matrix transposed once to [in, out].
+ * @throws SafetensorsError for a missing tensor, ShapeError for a shape that contradicts config.json.
+ */
+export function buildLlama(config: ModelConfig, source: WeightSource): DecoderLM {
+  const r = new WeightReader(source);
+  try {
+    const { hiddenSize: d, numHeads: hq, numKVHeads: hkv, headDim: hd, intermediateSize: m, vocabSize: v } = config;
+    const qkvCols = (hq + 2 * hkv) * hd;
+    const blocks: BlockWeights[] = [];
+    for (let i = 0; i < config.numLayers; i++) {
+      const n = LLAMA_NAMES.block(i);
+      const qkv = new Float32Array(d * qkvCols);
+      transposeInto(qkv, qkvCols, 0, r.read(`${n.q}.weight`, [hq * hd, d]), hq * hd, d);
+      transposeInto(qkv, qkvCols, hq * hd, r.read(`${n.k}.weight`, [hkv * hd, d]), hkv * hd, d);
+      transposeInto(qkv, qkvCols, (hq + hkv) * hd, r.read(`${n.v}.weight`, [hkv * hd, d]), hkv * hd, d);
+      const out = new Float32Array(hq * hd * d);
+      transposeInto(out, d, 0, r.read(`${n.o}.weight`, [d, hq * hd]), d, hq * hd);
+      const up = new Float32Array(d * 2 * m);
+      transposeInto(up, 2 * m, 0, r.read(`${n.gate}.weight`, [m, d]), m, d);
+      transposeInto(up, 2 * m, m, r.read(`${n.up}.weight`, [m, d]), m, d);
+      const down = new Float32Array(m * d);
+      transposeInto(down, d, 0, r.read(`${n.down}.weight`, [d, m]), d, m);
+      const qkvBias = config.qkvBias
+        ? r.vectorFrom((concatVectors([r.read(`${n.q}.bias`, [hq * hd]), r.read(`${n.k}.bias`, [hkv * hd]), r.read(`${n.v}.bias`, [hkv * hd])])))
+        : undefined;
+      const upBias = config.mlpBias ? r.vectorFrom((concatVectors([r.read(`${n.gate}.bias`, [m]), r.read(`${n.up}.bias`, [m])]))) : undefined;
+      blocks.push({
+        norm1: { gamma: r.vector(n.norm1, d) },
+        norm2: { gamma: r.vector(n.norm2, d) },
+        qkv: r.matrix(qkv, d, qkvCols),
+        ...(qkvBias ? { qkvBias } : {}),
+        out: r.matrix(out, hq * hd, d),
+        ...(config.attnOutBias ? { outBias: r.vector(`${n.o}.bias`, d) } : {}),
+        up: r.matrix(up, d, 2 * m),
+        ...(upBias ? { upBias } : {}),
+        down: r.matrix(down, m, d),
+        ...(config.mlpBias ? { downBias: r.vector(`${n.down}.bias`, d) } : {}),
+      });
+    }
+    const embedData = r.read(LLAMA_NAMES.embed, [v, d]);
+    const head = new Float32Array(d * v);
+    if (config.tieWordEmbeddings) {
+      transposeInto(head, v, 0, embedData, v, d);
+    } else {
+      transposeInto(head, v, 0, r.read(LLAMA_NAMES.lmHead, [v, d]), v, d);
+    }
+    const weights = {
+      ...(config.tieWordEmbeddings ? {} : { embed: r.matrix(embedData, v, d) }),
+      blocks,
+      finalNorm: { gamma: r.vector(LLAMA_NAMES.finalNorm, d) },
+      lmHead: r.matrix(head, d, v),
+      gatedMlp: true,
+    };
+    return new DecoderLM(config, weights, r.parameterCount);
+  } catch (e) {
+    r.disposeAll();
+    throw e;
+  }
+}
+
