@@ -25,6 +25,8 @@ export interface DenseConfig {
   readonly inputSize: number;
   readonly outputSize: number;
   readonly activation: ActivationCode;
+  /** False for a layer without bias (e.g. an LM head); saved as `use_bias: false` under LOOM's extension key. Default true. */
+  readonly useBias?: boolean;
 }
 
 /** Dense weights: kernel [in * out] row-major (rows = inputs), bias [out]. */
@@ -54,15 +56,19 @@ export class DenseLayer implements GridLayer {
       if (weights.kernel.length !== nIn * nOut) {
         throw new ShapeError(`${where}: kernel has ${weights.kernel.length} values, expected ${nIn}*${nOut} = ${nIn * nOut}`);
       }
-      if (weights.bias.length !== nOut) {
+      if (config.useBias === false) {
+        if (weights.bias.length !== 0) throw new ShapeError(`${where}: layer has no bias but ${weights.bias.length} bias values were given`);
+      } else if (weights.bias.length !== nOut) {
         throw new ShapeError(`${where}: bias has ${weights.bias.length} values, expected ${nOut}`);
       }
       this.kernel = makeVariable(weights.kernel, [nIn, nOut]);
-      this.bias = makeVariable(weights.bias, [nOut]);
-      this.params = [
-        { name: 'kernel', variable: this.kernel },
-        { name: 'bias', variable: this.bias },
-      ];
+      this.bias = config.useBias === false ? null : makeVariable(weights.bias, [nOut]);
+      this.params = this.bias
+        ? [
+            { name: 'kernel', variable: this.kernel },
+            { name: 'bias', variable: this.bias },
+          ]
+        : [{ name: 'kernel', variable: this.kernel }];
     } else {
       this.kernel = null;
       this.bias = null;
@@ -74,14 +80,15 @@ export class DenseLayer implements GridLayer {
     const { inputSize: nIn, outputSize: nOut } = this.config;
     const b = ctx.batchSize;
     if (nOut === 0) return tf.tensor1d([]);
-    if (!this.kernel || !this.bias) {
+    if (!this.kernel) {
       throw new ConfigError(`${ctx.where}: layer has no weights; load them or call InitializeWeights`);
     }
     if (x.size !== b * nIn) {
       throw new ShapeError(`${ctx.where}: input has ${x.size} values, expected batch ${b} x ${nIn} = ${b * nIn}`);
     }
     const x2 = x.reshape([b, nIn]); // (B, in)
-    const z = tf.add(tf.matMul(x2, this.kernel), this.bias); // (B, out)
+    const xw = tf.matMul(x2, this.kernel); // (B, out)
+    const z = this.bias ? tf.add(xw, this.bias) : xw;
     return applyActivation(z, this.config.activation).reshape([b * nOut]); // (B*out)
   }
 
@@ -90,10 +97,11 @@ export class DenseLayer implements GridLayer {
     r.activation = this.config.activation;
     r.inputHeight = this.config.inputSize;
     r.outputHeight = this.config.outputSize;
-    if (this.kernel && this.bias) {
+    if (this.kernel) {
       r.kernel = readVariable(this.kernel);
-      r.bias = readVariable(this.bias);
+      r.bias = this.bias ? readVariable(this.bias) : null;
     }
+    if (this.config.useBias === false) r.ext = { use_bias: false };
     return r;
   }
 
@@ -123,17 +131,20 @@ export const denseKind: LayerKind = {
   jsonNames: ['dense'],
   residualRole: 'none',
   fromRecord(r: LayerRecord, where: string): GridLayer {
+    const useBias = r.ext['use_bias'] !== false;
     const config: DenseConfig = {
       type: 'dense',
       inputSize: r.inputHeight,
       outputSize: r.outputHeight,
       activation: activationFromInt(r.activation),
+      ...(useBias ? {} : { useBias: false }),
     };
     const hasWeights = (r.kernel?.length ?? 0) > 0 || (r.bias?.length ?? 0) > 0;
-    if (hasWeights && (!r.kernel || !r.bias)) {
+    if (hasWeights && (!r.kernel || (useBias && !r.bias))) {
       throw new ShapeError(`${where}: dense layer needs both kernel and bias, got ${r.kernel ? 'no bias' : 'no kernel'}`);
     }
-    return new DenseLayer(config, hasWeights ? { kernel: r.kernel as Float32Array, bias: r.bias as Float32Array } : null, where);
+    const weights = hasWeights ? { kernel: r.kernel as Float32Array, bias: r.bias ?? new Float32Array(0) } : null;
+    return new DenseLayer(config, weights, where);
   },
   initializeWeights(r: LayerRecord, rng: () => number): LayerRecord {
     const nIn = r.inputHeight;
@@ -141,8 +152,8 @@ export const denseKind: LayerKind = {
     if (nIn <= 0 || nOut <= 0) return r;
     const kernel = new Float32Array(nIn * nOut);
     for (let i = 0; i < kernel.length; i++) kernel[i] = (rng() * 2 - 1) / nIn;
-    const bias = new Float32Array(nOut);
-    for (let i = 0; i < nOut; i++) bias[i] = rng() * 0.01;
+    const bias = new Float32Array(r.ext['use_bias'] === false ? 0 : nOut);
+    for (let i = 0; i < bias.length; i++) bias[i] = rng() * 0.01;
     return { ...r, kernel, bias };
   },
   initFunctions: [
