@@ -4,22 +4,32 @@
 import { UnsupportedLayerError } from '../src/core/errors';
 import { LayerType } from '../src/core/types';
 import { denseKind } from './dense';
+import { conv2dKind } from './conv2d';
+import { multiHeadAttentionKind } from './multi_head_attention';
+import { rnnKind } from './rnn';
+import { lstmKind } from './lstm';
 import type { LayerKind } from './layer';
 import { pendingKind } from './pending';
+import { softmaxKind } from './softmax';
+import { layerNormKind } from './layer_norm';
+import { residualKind } from './residual';
+import { rmsNormKind } from './rms_norm';
+import { swigluKind } from './swiglu';
+import { createParallelKind } from './parallel';
 
 /** Every layer kind, indexed by nothing but this list. */
 export const LAYER_KINDS: readonly LayerKind[] = [
   denseKind,
-  pendingKind('conv2d', LayerType.Conv2D, ['conv2d'], 'none'),
-  pendingKind('multi_head_attention', LayerType.MultiHeadAttention, ['multi_head_attention', 'mha'], 'adds-output'),
-  pendingKind('rnn', LayerType.RNN, ['rnn'], 'none'),
-  pendingKind('lstm', LayerType.LSTM, ['lstm'], 'none'),
-  pendingKind('softmax', LayerType.Softmax, ['softmax'], 'none'),
-  pendingKind('layer_norm', LayerType.LayerNorm, ['layer_norm', 'layernorm'], 'adds-input'),
-  pendingKind('residual', LayerType.Residual, ['residual'], 'none'),
-  pendingKind('rms_norm', LayerType.RMSNorm, ['rms_norm', 'rmsnorm'], 'records-input'),
-  pendingKind('swiglu', LayerType.SwiGLU, ['swiglu'], 'adds-output'),
-  pendingKind('parallel', LayerType.Parallel, ['parallel'], 'none'),
+  conv2dKind,
+  multiHeadAttentionKind,
+  rnnKind,
+  lstmKind,
+  softmaxKind,
+  layerNormKind,
+  residualKind,
+  rmsNormKind,
+  swigluKind,
+  createParallelKind(kindByCode),
 ];
 
 /** The kind with LOOM integer type `code`. @throws UnsupportedLayerError */
@@ -42,3 +52,25 @@ export type { LayerKind, GridLayer, ForwardContext, LayerParam, LoomGradients, L
 export { DenseLayer, denseKind } from './dense';
 export type { DenseConfig, DenseWeights } from './dense';
 export { applyActivation, activationName } from './activations';
+export { Conv2DLayer, conv2dKind, convOutputSize } from './conv2d';
+export type { Conv2DConfig, Conv2DWeights } from './conv2d';
+export { MultiHeadAttentionLayer, multiHeadAttentionKind, multiHeadAttentionConfigFromRecord } from './multi_head_attention';
+export type { MultiHeadAttentionConfig, MultiHeadAttentionWeights } from './multi_head_attention';
+export { RNNLayer, rnnKind } from './rnn';
+export type { RNNConfig, RNNWeights } from './rnn';
+export { LSTMLayer, lstmKind, LSTM_GATES } from './lstm';
+export type { LSTMConfig, LSTMWeights, LSTMGate } from './lstm';
+export { LOOM_ROPE_THETA, loomRopeTables, applyRotateHalf } from './rope';
+export { SoftmaxLayer, softmaxKind } from './softmax';
+export type { SoftmaxConfig, UniformSource } from './softmax';
+export { sparsemax, entmax } from './sparsemax';
+export { LayerNormLayer, layerNormKind } from './layer_norm';
+export type { LayerNormConfig, LayerNormWeights } from './layer_norm';
+export { RMSNormLayer, rmsNormKind } from './rms_norm';
+export type { RMSNormConfig } from './rms_norm';
+export { SwiGLULayer, swigluKind } from './swiglu';
+export type { SwiGLUConfig, SwiGLUWeights } from './swiglu';
+export { ResidualLayer, residualKind } from './residual';
+export type { ResidualConfig } from './residual';
+export { ParallelLayer, createParallelKind } from './parallel';
+export type { ParallelConfig, CombineMode, KindResolver } from './parallel';

@@ -15,6 +15,12 @@ export interface ForwardContext {
   readonly training: boolean;
   /** LOOM-compat knobs a layer may read (see docs/compat.md). */
   readonly loomCompat: boolean;
+  /**
+   * Data that flowed `offset` layers back in the chain: 1 = this layer's input, k = the output of
+   * layer `index - k` (the network input for `index - k = -1`); undefined when out of range or
+   * when the caller keeps no history (e.g. a layer run on its own). Used by `residual` skips.
+   */
+  readonly earlierOutput?: (offset: number) => tf.Tensor1D | undefined;
 }
 
 /**

@@ -211,8 +211,12 @@ export class Network {
     const loom = this.residualMode === 'loom';
     let data = x;
     let residual: tf.Tensor1D | null = null;
+    const outputs: tf.Tensor1D[] = [x]; // [network input, output of layer 0, ...] for residual skips
     this.layers.forEach((layer, i) => {
-      const ctx = this.context(i, options.training ?? false);
+      const ctx: ForwardContext = {
+        ...this.context(i, options.training ?? false),
+        earlierOutput: (k) => (k >= 1 ? outputs[i + 1 - k] : undefined),
+      };
       const role = layer.kind.residualRole;
       let input = data;
       if (loom && role === 'adds-input' && residual && residual.size === data.size) input = tf.add(data, residual);
@@ -228,6 +232,7 @@ export class Network {
         }
       }
       options.onLayerOutput?.(i, y);
+      outputs.push(y);
       data = y;
     });
     return data;
