@@ -159,6 +159,32 @@ describe('LOOM facade API', () => {
     networkOf(net)!.dispose();
   });
 
+  test('every registered init function is callable by name and its config loads with SetLayer', () => {
+    const sample: Record<string, unknown> = {
+      int: 4,
+      'nn.ActivationType': 1,
+      float32: 1.5,
+      string: 'add',
+      '[]int': [2, 2],
+      '[][]int': [[0, 1], [2, 3]],
+      '[]float32': [0.5, 0.5],
+      '[]nn.LayerConfig': [{ Type: 0, Activation: 2, InputHeight: 4, OutputHeight: 4, Kernel: new Array(16).fill(0.1), Bias: [0, 0, 0, 0] }],
+    };
+    const list = JSON.parse(ListLayerInitFunctions()) as { Name: string; ArgTypes: string[] }[];
+    expect(list.length).toBeGreaterThanOrEqual(20);
+    for (const fn of list) {
+      const args = fn.ArgTypes.map((t) => {
+        expect(sample).toHaveProperty([t]);
+        return sample[t];
+      });
+      const out = JSON.parse(CallLayerInit(fn.Name, JSON.stringify(args))) as unknown;
+      expect([fn.Name, Array.isArray(out)]).toEqual([fn.Name, true]);
+      const net = NewNetwork(4, 1, 1, 1) as LoomNetworkObject;
+      expect([fn.Name, call(net, 'SetLayer', [0, 0, 0, out])]).toEqual([fn.Name, []]);
+      networkOf(net)!.dispose();
+    }
+  });
+
   test('errors come back as {error} JSON naming what went wrong', () => {
     const net = NewNetwork(3, 1, 1, 1) as LoomNetworkObject;
     call(net, 'SetLayer', [0, 0, 0, { Type: 0, InputHeight: 3, OutputHeight: 1, Kernel: [1, 2, 3], Bias: [0] }]);

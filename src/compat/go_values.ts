@@ -78,6 +78,16 @@ export function convertArg(v: unknown, goType: string, index: number): unknown {
       return x;
     });
   }
+  if (goType === '[][]int') {
+    if (v === null) return null;
+    if (!Array.isArray(v)) throw new ArgumentError(`${at}: expected slice, got ${goTypeOf(v)}`);
+    return v.map((row) => (convertArg(row, '[]int', index) as number[] | null) ?? []);
+  }
+  if (goType === '[]nn.LayerConfig') {
+    if (v === null) return null;
+    if (!Array.isArray(v)) throw new ArgumentError(`${at}: expected slice, got ${goTypeOf(v)}`);
+    return v.map((b) => convertArg(b, 'nn.LayerConfig', index));
+  }
   if (goType === 'nn.LayerConfig' || goType === '*nn.LayerConfig') {
     const obj = Array.isArray(v) && v.length === 1 ? v[0] : v;
     if (obj === null || obj === undefined) return goType === '*nn.LayerConfig' ? null : emptyRecord();
