@@ -109,6 +109,27 @@ describe('LOOM facade API', () => {
     networkOf(net)!.dispose();
   });
 
+  test.each(['dense_mlp', 'parallel_train_dense'])('%s: Train through the facade reproduces LOOM loss history and final outputs', (name) => {
+    const fx = golden(name);
+    const t = fx.train!;
+    const net = LoadModelFromString(fx.model_json, fx.model_id) as LoomNetworkObject;
+    const batches = t.batches.map((b) => ({ Input: b.input, Target: b.target }));
+    const [result, err] = call(net, 'Train', [batches, t.config]) as [{ LossHistory: number[]; FinalLoss: number; BestLoss: number; TotalTime: number; EvalMetrics: null }, null];
+    expect(err).toBeNull();
+    expectClose(result.LossHistory, t.loss_history, { atol: 0, rtol: 1e-4 }, 'LossHistory');
+    expectClose([result.FinalLoss, result.BestLoss], [t.final_loss, t.best_loss], { atol: 0, rtol: 1e-4 });
+    expect(Number.isInteger(result.TotalTime)).toBe(true);
+    t.batches.forEach((b, k) => {
+      const [out] = call(net, 'ForwardCPU', [b.input]) as [number[]];
+      expectClose(out, t.final_outputs[k]!, { atol: 1e-6, rtol: 1e-4 }, `final output ${k}`);
+    });
+    // EvaluateNetwork runs one sample at a time (batch 1), as LOOM does
+    const oneSample = t.batches[0]!.input.slice(0, t.batches[0]!.input.length / networkOf(net)!.batchSize);
+    const metrics = call(net, 'EvaluateNetwork', [[oneSample], [0]]) as [{ score: number } | null, unknown];
+    expect(metrics).toEqual([expect.objectContaining({ total_samples: 1 }), null]);
+    networkOf(net)!.dispose();
+  });
+
   test('fresh NewNetwork returns [] and backward of [] works (LOOM behaviour)', () => {
     const net = NewNetwork(4, 2, 2, 2) as LoomNetworkObject;
     expect((call(net, 'ForwardCPU', [[1, 2, 3, 4]]) as unknown[])[0]).toEqual([]);

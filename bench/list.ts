@@ -1,4 +1,5 @@
 import type { Benchmark } from './bench';
+import { trainBenchmark } from './train';
 
 /** Every benchmark, in run order. Adding one = one file + one line. */
-export const BENCHMARKS: readonly Benchmark[] = [];
+export const BENCHMARKS: readonly Benchmark[] = [trainBenchmark];

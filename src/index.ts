@@ -23,6 +23,12 @@ export type { GridShape, GridAddress } from './network/grid';
 // layers
 export * from '../layers/index';
 
+// LOOM layers inside tf.sequential / tf.model
+export * from './tfjs_layers/index';
+
+// training and evaluation
+export * from './training/index';
+
 // LOOM JSON files
 export {
   loadModelFromString,

@@ -12,6 +12,8 @@ import { LayerType } from '../core/types';
 import { kindByCode } from '../../layers/index';
 import type { ForwardContext, GridLayer, LoomGradients } from '../../layers/layer';
 import { describePosition, flatIndex, gridAddress, type GridAddress, type GridShape } from './grid';
+import { train } from '../training/train';
+import type { TrainingBatch, TrainOptions, TrainResult } from '../training/types';
 
 /**
  * How layers are wired.
@@ -391,6 +393,14 @@ export class Network {
   /** Every layer as a LOOM record (weights copied). */
   toRecords(): LayerRecord[] {
     return this.layers.map((l) => l.toRecord());
+  }
+
+  /**
+   * Trains with exact gradients (LOOM's `Train` semantics plus tfjs optimizers, schedules,
+   * callbacks and abort); see {@link train}.
+   */
+  train(batches: readonly TrainingBatch[], options: TrainOptions): Promise<TrainResult> {
+    return train(this, batches, options);
   }
 
   /** Layers, sizes, parameter counts and tensor memory. */
