@@ -1,5 +1,9 @@
 import type { Benchmark } from './bench';
 import { trainBenchmark } from './train';
+import { decodeBenchmark } from './decode';
 
 /** Every benchmark, in run order. Adding one = one file + one line. */
-export const BENCHMARKS: readonly Benchmark[] = [trainBenchmark];
+export const BENCHMARKS: readonly Benchmark[] = [
+  trainBenchmark,
+  decodeBenchmark,
+];

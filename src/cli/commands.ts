@@ -3,6 +3,7 @@ import { infoCommand } from './cmd_info';
 import { logitsCommand } from './cmd_logits';
 import { generateCommand } from './cmd_generate';
 import { tokenizeCommand } from './cmd_tokenize';
+import { benchCommand } from './cmd_bench';
 
 /** Every CLI command, in the order `loom --help` lists them. Adding a command = one file + one line. */
-export const COMMANDS: readonly CliCommand[] = [generateCommand, tokenizeCommand, logitsCommand, infoCommand];
+export const COMMANDS: readonly CliCommand[] = [generateCommand, tokenizeCommand, logitsCommand, infoCommand, benchCommand];
