@@ -68,3 +68,9 @@ export type { CausalLM, CausalLMInfo, KVCache, ForwardOptions, ModelType } from 
 export { Tokenizer, loadTokenizer } from '../loaders/tokenizer';
 export type { EncodeOptions, DecodeOptions, ChatTemplateOptions, TokenizerFiles, TokenizerSource, ChatMessage } from '../loaders/tokenizer';
 export * from './generation/index';
+
+// Hugging Face checkpoints as LOOM grid networks (fine-tune with train(), save as LOOM JSON) and back
+export { checkpointToGridNetwork, checkpointToRecords, checkGridConfig, tokenCrossEntropy, GridCheckpoint, GRID_MODEL_TYPES } from '../loaders/grid_checkpoint';
+export type { GridCheckpointSource, GridCheckpointOptions, ParsedCheckpoint } from '../loaders/grid_checkpoint';
+export { gridNetworkToCheckpoint } from '../loaders/grid_checkpoint_export';
+export type { GridExportOptions, GridExportModelType, HFCheckpoint } from '../loaders/grid_checkpoint_export';
