@@ -132,10 +132,15 @@ export const denseKind: LayerKind = {
   residualRole: 'none',
   fromRecord(r: LayerRecord, where: string): GridLayer {
     const useBias = r.ext['use_bias'] !== false;
+    // A Go struct with weights but no sizes (LOOM README's "Type Conversion" example): sizes follow
+    // from the arrays (out = bias length, in = kernel length / out). LOOM would run it as 0 -> 0.
+    const nb = r.bias?.length ?? 0;
+    const nk = r.kernel?.length ?? 0;
+    const inferSizes = r.inputHeight === 0 && r.outputHeight === 0 && nb > 0 && nk > 0 && nk % nb === 0;
     const config: DenseConfig = {
       type: 'dense',
-      inputSize: r.inputHeight,
-      outputSize: r.outputHeight,
+      inputSize: inferSizes ? nk / nb : r.inputHeight,
+      outputSize: inferSizes ? nb : r.outputHeight,
       activation: activationFromInt(r.activation),
       ...(useBias ? {} : { useBias: false }),
     };

@@ -71,15 +71,16 @@ function entmaxForward(z: tf.Tensor1D, alpha: number): tf.Tensor1D {
     let hi = tf.sub(xMax, Math.pow(1 / n, am1));
     const power = 1 / am1;
     for (let i = 0; i < ENTMAX_BISECTION_STEPS; i++) {
-      const next = tf.tidy(() => {
+      const next: tf.Tensor[] = tf.tidy(() => {
         const mid = tf.div(tf.add(lo, hi), 2);
         const total = tf.sum(tf.pow(tf.relu(tf.sub(x, mid)), power));
         const above = tf.greaterEqual(total, 1); // mid still too small
-        return [tf.where(above, mid, lo), tf.where(above, hi, mid)] as const;
+        return [tf.where(above, mid, lo), tf.where(above, hi, mid)];
       });
       lo.dispose();
       hi.dispose();
-      [lo, hi] = next;
+      lo = next[0] as tf.Tensor;
+      hi = next[1] as tf.Tensor;
     }
     const p = tf.pow(tf.relu(tf.sub(x, tf.div(tf.add(lo, hi), 2))), power);
     return tf.div(p, tf.sum(p)) as tf.Tensor1D;

@@ -4,6 +4,18 @@ import { logitsCommand } from './cmd_logits';
 import { generateCommand } from './cmd_generate';
 import { tokenizeCommand } from './cmd_tokenize';
 import { benchCommand } from './cmd_bench';
+import { chatCommand } from './cmd_chat';
+import { convertCommand } from './cmd_convert';
+import { trainCommand } from './cmd_train';
 
 /** Every CLI command, in the order `loom --help` lists them. Adding a command = one file + one line. */
-export const COMMANDS: readonly CliCommand[] = [generateCommand, tokenizeCommand, logitsCommand, infoCommand, benchCommand];
+export const COMMANDS: readonly CliCommand[] = [
+  generateCommand,
+  chatCommand,
+  tokenizeCommand,
+  logitsCommand,
+  infoCommand,
+  trainCommand,
+  convertCommand,
+  benchCommand,
+];

@@ -11,8 +11,11 @@ interface ShimImports {
   [MARKER]: true;
 }
 
-/** Installs `Go` (if absent) and wraps `WebAssembly.instantiate(Streaming)` for its import object. */
-export function installGoShim(target: object): void {
+/**
+ * Installs `Go` (if absent) and wraps `WebAssembly.instantiate(Streaming)` for its import object.
+ * Both the fake instantiation and `go.run` resolve only once `ready` has (the tfjs backend is up).
+ */
+export function installGoShim(target: object, ready: Promise<unknown> = Promise.resolve()): void {
   const g = target as Record<string, unknown>;
   if (typeof g['Go'] === 'function') return;
   g['Go'] = class Go {
@@ -21,7 +24,7 @@ export function installGoShim(target: object): void {
     env: Record<string, string> = {};
     exited = false;
     run(): Promise<void> {
-      return Promise.resolve();
+      return ready.then(() => undefined);
     }
   };
   const wasm = (g['WebAssembly'] ?? (globalThis as { WebAssembly?: unknown }).WebAssembly) as
@@ -36,6 +39,7 @@ export function installGoShim(target: object): void {
     } catch {
       /* ignored */
     }
+    await ready;
     return { instance: { exports: {} }, module: {} };
   };
   for (const name of ['instantiateStreaming', 'instantiate'] as const) {

@@ -1,0 +1,122 @@
+/**
+ * `loom chat`: an interactive chat with a Hugging Face checkpoint folder. Each line on stdin is a
+ * user message; the reply streams to stdout; the whole conversation (history) is rendered with
+ * the tokenizer's chat template for every turn. Works with piped stdin (one message per line).
+ */
+import * as fs from 'fs';
+import * as readline from 'readline';
+import { parseArgs } from 'node:util';
+import { UsageError, type CliCommand, type CliIO } from './command';
+import { loadTokenizer } from '../../loaders/tokenizer';
+import { loadCausalLM } from '../../loaders/pretrained';
+import { BACKEND_NAMES, useBackend, type BackendName } from '../backends';
+import { generateStream, type ChatMessage, type GenerateOptions, type GenerateResult } from '../generation';
+
+const USAGE = `usage: loom chat --model DIR [--system TEXT] [--template FILE] [--max-new-tokens N]
+                 [--temperature T] [--top-k K] [--top-p P] [--seed S] [--show-prompt] [--backend cpu|wasm|webgpu]
+
+Chats with the checkpoint in DIR (config.json, model.safetensors, tokenizer files). Type a
+message and press Enter; the reply streams back. The conversation so far is sent every turn,
+rendered with the tokenizer's chat template (--template FILE: a Jinja template to use instead;
+tokenizers without a template get ChatML). Reads until end of input (Ctrl-D) or a line "/exit";
+"/reset" forgets the history. --show-prompt prints each rendered prompt to stderr. Defaults: --max-new-tokens 128, --temperature 0.7, --top-k 50.`;
+
+/** ChatML: the template of SmolLM2 and Qwen2, used when the tokenizer has none. */
+export const CHATML_TEMPLATE =
+  "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+/** {@link CliIO} plus the input to read messages from (default `process.stdin`). */
+export interface ChatIO extends CliIO {
+  stdin?: NodeJS.ReadableStream;
+}
+
+function num(v: string | undefined, flag: string, dflt: number, integer = false): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${flag}: expected ${integer ? 'an integer' : 'a number'}, got '${v}'`);
+  }
+  return n;
+}
+
+async function run(argv: string[], io: ChatIO): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      system: { type: 'string' },
+      template: { type: 'string' },
+      'max-new-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      'top-k': { type: 'string' },
+      'top-p': { type: 'string' },
+      seed: { type: 'string' },
+      backend: { type: 'string' },
+      'show-prompt': { type: 'boolean' },
+    },
+    allowPositionals: false,
+    strict: true,
+  });
+  if (values.model === undefined) throw new UsageError('--model DIR is required');
+  const backend = values.backend;
+  if (backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
+    throw new UsageError(`--backend: expected one of ${BACKEND_NAMES.join(', ')}, got '${backend}'`);
+  }
+  const options: GenerateOptions = {
+    maxNewTokens: num(values['max-new-tokens'], '--max-new-tokens', 128, true),
+    temperature: num(values.temperature, '--temperature', 0.7),
+    topK: num(values['top-k'], '--top-k', 50, true),
+    ...(values['top-p'] !== undefined ? { topP: num(values['top-p'], '--top-p', 1) } : {}),
+    ...(values.seed !== undefined ? { seed: num(values.seed, '--seed', 0, true) } : {}),
+  };
+  if (backend !== undefined) await useBackend(backend as BackendName);
+  const tokenizer = await loadTokenizer(values.model);
+  const template = values.template !== undefined ? fs.readFileSync(values.template, 'utf8') : tokenizer.chatTemplate ?? CHATML_TEMPLATE;
+  const model = await loadCausalLM(values.model);
+  const input = io.stdin ?? process.stdin;
+  const interactive = (input as { isTTY?: boolean }).isTTY === true;
+  const system: ChatMessage[] = values.system !== undefined ? [{ role: 'system', content: values.system }] : [];
+  let history: ChatMessage[] = [...system];
+  const rl = readline.createInterface({ input, terminal: false });
+  try {
+    if (interactive) io.stderr('> ');
+    for await (const raw of rl) {
+      const line = raw.trim();
+      if (line === '/exit') break;
+      if (line === '/reset') {
+        history = [...system];
+        io.stderr('(history cleared)\n');
+      } else if (line !== '') {
+        history.push({ role: 'user', content: line });
+        const ids = tokenizer.applyChatTemplate(history, { addGenerationPrompt: true, chatTemplate: template }) as number[];
+        if (values['show-prompt']) io.stderr(`[prompt] ${JSON.stringify(tokenizer.decode(ids))}\n`);
+        const it = generateStream(model, tokenizer, ids, options);
+        let result: GenerateResult;
+        for (;;) {
+          const r = await it.next();
+          if (r.done) {
+            result = r.value;
+            break;
+          }
+          io.stdout(r.value);
+        }
+        io.stdout('\n');
+        history.push({ role: 'assistant', content: result.text.trim() });
+      }
+      if (interactive) io.stderr('> ');
+    }
+    return 0;
+  } finally {
+    rl.close();
+    model.dispose();
+  }
+}
+
+/** `loom chat`. */
+export const chatCommand: CliCommand = {
+  name: 'chat',
+  summary: 'interactive chat with a checkpoint folder (history, chat template; reads stdin)',
+  usage: USAGE,
+  run: (argv, io) => run(argv, io),
+};
