@@ -74,3 +74,7 @@ export { checkpointToGridNetwork, checkpointToRecords, checkGridConfig, tokenCro
 export type { GridCheckpointSource, GridCheckpointOptions, ParsedCheckpoint } from '../loaders/grid_checkpoint';
 export { gridNetworkToCheckpoint } from '../loaders/grid_checkpoint_export';
 export type { GridExportOptions, GridExportModelType, HFCheckpoint } from '../loaders/grid_checkpoint_export';
+
+// the built-in names model (no download needed)
+export { builtinModelPath, builtinModelUrl, loadBuiltinModel, BUILTIN_MODEL_DIR, BUILTIN_MODEL_FILES } from './builtin_model';
+export type { BuiltinModel, LoadBuiltinModelOptions } from './builtin_model';

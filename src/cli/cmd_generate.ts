@@ -10,8 +10,9 @@ import { loadCausalLM } from '../../loaders/pretrained';
 import { BACKEND_NAMES, useBackend, type BackendName } from '../backends';
 import { TokenizerError } from '../core/errors';
 import { generateStream, type GenerateInput, type GenerateOptions, type GenerateResult } from '../generation';
+import { builtinModelPath } from '../builtin_model';
 
-const USAGE = `usage: loom generate --model DIR [--prompt TEXT | --prompt-ids 1,2,3] [--chat]
+const USAGE = `usage: loom generate [--model DIR] [--prompt TEXT | --prompt-ids 1,2,3] [--chat]
                      [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
                      [--repetition-penalty R] [--seed S] [--greedy] [--stop TEXT]...
                      [--backend cpu|wasm|webgpu] [--json]
@@ -66,7 +67,11 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     allowPositionals: false,
     strict: true,
   });
-  if (values.model === undefined) throw new UsageError('--model DIR is required');
+  if (values.model === undefined) {
+    // the built-in names model: a bare `loom generate` makes up a name (its tokenizer adds <s>)
+    values.model = builtinModelPath();
+    if (values.prompt === undefined && values['prompt-ids'] === undefined) values.prompt = '';
+  }
   if ((values.prompt === undefined) === (values['prompt-ids'] === undefined)) throw new UsageError('give exactly one of --prompt, --prompt-ids');
   if (values.chat && values.prompt === undefined) throw new UsageError('--chat needs --prompt');
   const backend = values.backend;

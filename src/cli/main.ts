@@ -1,6 +1,19 @@
 import { COMMANDS } from './commands';
 import { UsageError, type CliIO } from './command';
 import { errorMessage } from '../core/errors';
+import { useBackend } from '../backends';
+
+/**
+ * Every command runs on an initialized backend: wasm by default (the fastest in Node), cpu if wasm
+ * cannot start; `--backend` flags switch afterwards.
+ */
+async function ensureBackend(): Promise<void> {
+  try {
+    await useBackend('wasm');
+  } catch {
+    await useBackend('cpu');
+  }
+}
 
 /** Top-level help text listing every command. */
 export function helpText(): string {
@@ -38,6 +51,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   try {
+    await ensureBackend();
     return await cmd.run(rest, io);
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
