@@ -6,20 +6,22 @@
  * rest (gaps.md A4); `loomCompat` (network option or record ext) reproduces that.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, ShapeError } from '../src/core/errors';
-import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
+import { ShapeError } from '../src/core/errors';
+import type { LayerRecord } from '../src/core/layer_record';
 import { LayerType } from '../src/core/types';
+import type { ForwardContext, GridLayer, LayerKind, LayerParam, LayerSummary, LoomGradients } from './layer';
 import {
-  makeVariable,
-  readVariable,
-  type ForwardContext,
-  type GridLayer,
-  type LayerInitFunction,
-  type LayerKind,
-  type LayerParam,
-  type LayerSummary,
-  type LoomGradients,
-} from './layer';
+  initializeNormWeights,
+  makeNormVariables,
+  normEpsilon,
+  normGradients,
+  normInitFunction,
+  normRecord,
+  normSummary,
+  type NormVariables,
+} from './norm_common';
+
+export { checkRowWeight } from './norm_common';
 
 /** LOOM's run-time epsilon when the record holds 0. */
 export const LAYER_NORM_DEFAULT_EPSILON = 1e-5;
@@ -43,13 +45,6 @@ export interface LayerNormWeights {
   readonly beta: Float32Array | null; // (N)
 }
 
-/** Checks an optional per-row weight vector: absent, empty or exactly N long. */
-export function checkRowWeight(w: Float32Array | null, n: number, name: string, where: string): Float32Array | null {
-  if (!w || w.length === 0) return null;
-  if (w.length !== n) throw new ShapeError(`${where}: ${name} has ${w.length} values, expected norm size ${n}`);
-  return w;
-}
-
 /** Normalises rows of x (rows, N): (rows, N). */
 function normalizeRows(x: tf.Tensor2D, eps: number): tf.Tensor2D {
   const mean = tf.mean(x, 1, true); // (rows, 1)
@@ -63,8 +58,7 @@ export class LayerNormLayer implements GridLayer {
   static readonly className = 'LayerNorm';
   readonly kind: LayerKind = layerNormKind;
   readonly params: readonly LayerParam[];
-  private readonly gamma: tf.Variable | null; // (N)
-  private readonly beta: tf.Variable | null; // (N)
+  private readonly vars: NormVariables; // gamma (N), beta (N)
   private readonly ext: LayerRecord['ext'];
 
   /** @throws ConfigError for a bad size; ShapeError when gamma/beta are not N long. */
@@ -74,23 +68,14 @@ export class LayerNormLayer implements GridLayer {
     where = 'layer_norm',
     ext: LayerRecord['ext'] = {},
   ) {
-    const n = config.normSize;
-    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${where}: norm size must be a positive integer, got ${n}`);
-    if (!Number.isFinite(config.epsilon) || config.epsilon < 0) throw new ConfigError(`${where}: epsilon must be >= 0, got ${config.epsilon}`);
-    const g = checkRowWeight(weights.gamma, n, 'gamma', where);
-    const b = checkRowWeight(weights.beta, n, 'beta', where);
-    this.gamma = g ? makeVariable(g, [n]) : null;
-    this.beta = b ? makeVariable(b, [n]) : null;
-    const params: LayerParam[] = [];
-    if (this.gamma) params.push({ name: 'gamma', variable: this.gamma });
-    if (this.beta) params.push({ name: 'beta', variable: this.beta });
-    this.params = params;
+    this.vars = makeNormVariables(config, weights, where);
+    this.params = this.vars.params;
     this.ext = { ...ext };
   }
 
   apply(x: tf.Tensor1D, ctx: ForwardContext): tf.Tensor1D {
     const n = this.config.normSize;
-    const eps = this.config.epsilon === 0 ? LAYER_NORM_DEFAULT_EPSILON : this.config.epsilon;
+    const eps = normEpsilon(this.config.epsilon, LAYER_NORM_DEFAULT_EPSILON);
     const loom = ctx.loomCompat || this.config.loomCompat;
     const fullRows = Math.floor(x.size / n);
     if (!loom && x.size !== fullRows * n) {
@@ -100,20 +85,15 @@ export class LayerNormLayer implements GridLayer {
     const rows = loom ? Math.min(Math.max(0, ctx.batchSize), fullRows) : fullRows;
     if (rows === 0) return tf.zeros([x.size]);
     let y = normalizeRows(x.slice(0, rows * n).reshape([rows, n]), eps); // (rows, N)
-    if (this.gamma) y = tf.mul(y, this.gamma);
-    if (this.beta) y = tf.add(y, this.beta);
+    const { gamma, beta } = this.vars;
+    if (gamma) y = tf.mul(y, gamma);
+    if (beta) y = tf.add(y, beta);
     const flat = y.reshape([rows * n]); // (rows*N)
     return (rows * n === x.size ? flat : tf.concat([flat, tf.zeros([x.size - rows * n])])) as tf.Tensor1D;
   }
 
   toRecord(): LayerRecord {
-    const r = emptyRecord(LayerType.LayerNorm);
-    r.activation = this.config.activation;
-    r.normSize = this.config.normSize;
-    r.epsilon = this.config.epsilon;
-    r.gamma = this.gamma ? readVariable(this.gamma) : null;
-    r.beta = this.beta ? readVariable(this.beta) : null;
-    r.ext = { ...this.ext };
+    const r = normRecord(LayerType.LayerNorm, this.config, this.vars, this.ext);
     if (this.config.loomCompat) r.ext['loomCompat'] = true;
     else delete r.ext['loomCompat'];
     return r;
@@ -121,38 +101,17 @@ export class LayerNormLayer implements GridLayer {
 
   /** LOOM has no LayerNorm gradients; ours: kernel = dGamma, bias = dBeta. */
   loomGradients(grads: readonly Float32Array[]): LoomGradients {
-    let i = 0;
-    const kernel = this.gamma ? (grads[i++] ?? null) : null;
-    const bias = this.beta ? (grads[i] ?? null) : null;
-    return { kernel, bias };
+    return normGradients(this.vars, grads);
   }
 
   summary(): LayerSummary {
-    return {
-      type: 'layer_norm',
-      detail: `${this.config.normSize}, eps ${this.config.epsilon || LAYER_NORM_DEFAULT_EPSILON}`,
-      inputSize: () => undefined,
-      outputSize: () => undefined,
-    };
+    return normSummary('layer_norm', this.config, LAYER_NORM_DEFAULT_EPSILON);
   }
 
   dispose(): void {
     for (const p of this.params) p.variable.dispose();
   }
 }
-
-/** `InitLayerNormLayer(normSize, epsilon)` (loom-tfjs; LOOM has none): gamma 1s, beta 0s. */
-const INIT_LAYER_NORM: LayerInitFunction = {
-  name: 'InitLayerNormLayer',
-  argTypes: ['int', 'float32'],
-  argNames: ['normSize', 'epsilon'],
-  create([n, eps]) {
-    const r = emptyRecord(LayerType.LayerNorm);
-    r.normSize = n as number;
-    r.epsilon = Math.fround(eps as number);
-    return layerNormKind.initializeWeights(r, Math.random);
-  },
-};
 
 /** Registry entry of the LayerNorm layer (LOOM type 6). */
 export const layerNormKind: LayerKind = {
@@ -172,8 +131,8 @@ export const layerNormKind: LayerKind = {
   },
   // network.md 8.1: NormSize > 0 -> Gamma = 1s, Beta = 0s
   initializeWeights(r: LayerRecord): LayerRecord {
-    if (r.normSize <= 0) return r;
-    return { ...r, gamma: new Float32Array(r.normSize).fill(1), beta: new Float32Array(r.normSize) };
+    return initializeNormWeights(r, true);
   },
-  initFunctions: [INIT_LAYER_NORM],
+  // loom-tfjs (LOOM has none): gamma 1s, beta 0s
+  initFunctions: [normInitFunction('InitLayerNormLayer', LayerType.LayerNorm, true)],
 };

@@ -4,21 +4,26 @@
  * Ref: loom-spec/layers.md 3.5; gaps.md B14 (LOOM's BPTT is wrong; ours is exact autodiff).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, ShapeError } from '../src/core/errors';
-import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
-import { activationFromInt, LayerType, type ActivationCode } from '../src/core/types';
+import type { LayerRecord } from '../src/core/layer_record';
+import { LayerType, type ActivationCode } from '../src/core/types';
+import { readVariable, type ForwardContext, type GridLayer, type LayerKind, type LayerParam, type LayerSummary, type LoomGradients } from './layer';
 import {
-  makeVariable,
-  readVariable,
-  type ForwardContext,
-  type GridLayer,
-  type LayerKind,
-  type LayerParam,
-  type LayerSummary,
-  type LoomGradients,
-} from './layer';
-import { checkRecurrentSizes } from './rnn';
-import { allOrNone, normalScaled, requireLength, uniformSymmetric } from './weight_utils';
+  checkRecurrentBlock,
+  checkRecurrentInput,
+  checkRecurrentSizes,
+  concatGradients,
+  makeRecurrentBlock,
+  normalRecurrentWeights,
+  projectInputSteps,
+  recurrentInitRecord,
+  recurrentRecord,
+  recurrentSizesFromRecord,
+  recurrentSummary,
+  stackStates,
+  uniformRecurrentWeights,
+  type RecurrentBlock,
+} from './recurrent_common';
+import { allOrNone } from './weight_utils';
 
 /** Serializable configuration of an LSTM layer. */
 export interface LSTMConfig {
@@ -41,7 +46,7 @@ export type LSTMGate = (typeof LSTM_GATES)[number];
 /** LSTM weights per gate: weightIH [H][I], weightHH [H][H], bias [H]. */
 export type LSTMWeights = Readonly<Record<LSTMGate, { readonly weightIH: Float32Array; readonly weightHH: Float32Array; readonly bias: Float32Array }>>;
 
-type GateVars = { weightIH: tf.Variable; weightHH: tf.Variable; bias: tf.Variable };
+type GateVars = RecurrentBlock<tf.Variable>;
 
 const recordKeys = (g: LSTMGate) =>
   ({ weightIH: `weightIH_${g}`, weightHH: `weightHH_${g}`, bias: `biasH_${g}` }) as const;
@@ -62,17 +67,9 @@ export class LSTMLayer implements GridLayer {
     const { inputSize: i, hiddenSize: h } = config;
     checkRecurrentSizes(where, { inputSize: i, hiddenSize: h, seqLength: config.seqLength });
     if (weights) {
-      for (const g of LSTM_GATES) {
-        const names = recordKeys(g);
-        requireLength(weights[g].weightIH, h * i, where, names.weightIH, `[H=${h}][I=${i}]`);
-        requireLength(weights[g].weightHH, h * h, where, names.weightHH, `[H=${h}][H=${h}]`);
-        requireLength(weights[g].bias, h, where, names.bias, `[H=${h}]`);
-      }
-      const make = (g: LSTMGate): GateVars => ({
-        weightIH: makeVariable(weights[g].weightIH, [h, i]),
-        weightHH: makeVariable(weights[g].weightHH, [h, h]),
-        bias: makeVariable(weights[g].bias, [h]),
-      });
+      // every gate is checked before any variable is made, so a bad gate leaks nothing
+      for (const g of LSTM_GATES) checkRecurrentBlock(weights[g], h, i, where, recordKeys(g));
+      const make = (g: LSTMGate): GateVars => makeRecurrentBlock(weights[g], h, i);
       const gates = { i: make('i'), f: make('f'), g: make('g'), o: make('o') };
       this.gates = gates;
       this.params = LSTM_GATES.flatMap((g) => {
@@ -90,21 +87,12 @@ export class LSTMLayer implements GridLayer {
   }
 
   apply(x: tf.Tensor1D, ctx: ForwardContext): tf.Tensor1D {
-    const { inputSize: ni, hiddenSize: nh, seqLength: s } = this.config;
-    const b = ctx.batchSize;
-    if (!this.gates) {
-      throw new ConfigError(`${ctx.where}: layer has no weights; load them or call InitializeWeights`);
-    }
-    if (x.size !== b * s * ni) {
-      throw new ShapeError(`${ctx.where}: input has ${x.size} values, expected batch ${b} x seq ${s} x input ${ni} = ${b * s * ni}`);
-    }
-    if (b * s * nh === 0) return tf.tensor1d([]);
-    const gates = this.gates;
+    const { b, weights: gates } = checkRecurrentInput(x, this.config, ctx, this.gates);
+    if (b * this.config.seqLength * this.config.hiddenSize === 0) return tf.tensor1d([]);
     const wIH = tf.concat(LSTM_GATES.map((g) => gates[g].weightIH), 0) as tf.Tensor2D; // (4H, I), gate-major
     const wHH = tf.concat(LSTM_GATES.map((g) => gates[g].weightHH), 0) as tf.Tensor2D; // (4H, H)
     const bias = tf.concat(LSTM_GATES.map((g) => gates[g].bias), 0); // (4H)
-    const xw = tf.add(tf.matMul(x.reshape([b * s, ni]), wIH, false, true), bias); // (B*S, 4H)
-    const steps = tf.unstack(xw.reshape([b, s, 4 * nh]), 1); // S x (B, 4H)
+    const steps = projectInputSteps(x, wIH, bias, b, this.config); // S x (B, 4H)
     const states: tf.Tensor[] = [];
     let h: tf.Tensor | null = null; // (B, H)
     let c: tf.Tensor | null = null; // (B, H)
@@ -116,16 +104,11 @@ export class LSTMLayer implements GridLayer {
       h = tf.mul(tf.sigmoid(zo), tf.tanh(c));
       states.push(h);
     }
-    return tf.stack(states, 1).reshape([b * s * nh]); // (B, S, H) -> (B*S*H)
+    return stackStates(states, b, this.config); // (B*S*H)
   }
 
   toRecord(): LayerRecord {
-    const c = this.config;
-    const r = emptyRecord(LayerType.LSTM);
-    r.activation = c.activation;
-    r.rnnInputSize = c.inputSize;
-    r.hiddenSize = c.hiddenSize;
-    r.seqLength = c.seqLength;
+    const r = recurrentRecord(LayerType.LSTM, this.config);
     if (this.gates) {
       for (const g of LSTM_GATES) {
         const n = recordKeys(g);
@@ -139,24 +122,12 @@ export class LSTMLayer implements GridLayer {
 
   /** LOOM's layout: kernel = 12 blocks [dW_ih_i, dW_hh_i, db_i, dW_ih_f, ...], no bias entry. */
   loomGradients(grads: readonly Float32Array[]): LoomGradients {
-    if (grads.length < 12) return { kernel: null, bias: null };
-    const kernel = new Float32Array(grads.reduce((n, g) => n + g.length, 0));
-    let o = 0;
-    for (const g of grads) {
-      kernel.set(g, o);
-      o += g.length;
-    }
-    return { kernel, bias: null };
+    return concatGradients(grads, 12);
   }
 
   summary(): LayerSummary {
     const { inputSize: ni, hiddenSize: nh, seqLength: s } = this.config;
-    return {
-      type: 'lstm',
-      detail: `seq ${s} x ${ni} -> ${nh}`,
-      inputSize: (b) => b * s * ni,
-      outputSize: (b) => b * s * nh,
-    };
+    return recurrentSummary('lstm', this.config, `seq ${s} x ${ni} -> ${nh}`);
   }
 
   dispose(): void {
@@ -171,13 +142,7 @@ export const lstmKind: LayerKind = {
   jsonNames: ['lstm'],
   residualRole: 'none',
   fromRecord(r: LayerRecord, where: string): GridLayer {
-    const config: LSTMConfig = {
-      type: 'lstm',
-      inputSize: r.rnnInputSize,
-      hiddenSize: r.hiddenSize,
-      seqLength: r.seqLength,
-      activation: activationFromInt(r.activation),
-    };
+    const config: LSTMConfig = { type: 'lstm', ...recurrentSizesFromRecord(r) };
     const fields: Record<string, Float32Array | null> = {};
     for (const g of LSTM_GATES) for (const key of Object.values(recordKeys(g))) fields[key] = r[key];
     const w = allOrNone(where, 'lstm', fields);
@@ -198,8 +163,9 @@ export const lstmKind: LayerKind = {
     const out: LayerRecord = { ...r };
     for (const g of LSTM_GATES) {
       const n = recordKeys(g);
-      out[n.weightIH] = uniformSymmetric(h * i, 0.1, rng);
-      out[n.weightHH] = uniformSymmetric(h * h, 0.1, rng);
+      const w = uniformRecurrentWeights(h, i, rng);
+      out[n.weightIH] = w.weightIH;
+      out[n.weightHH] = w.weightHH;
       out[n.bias] = new Float32Array(h);
     }
     return out;
@@ -212,13 +178,12 @@ export const lstmKind: LayerKind = {
       // layers.md 5.1: per gate (i, f, g, o; IH then HH) W_ih ~ N*sqrt(2/(I+H)), W_hh ~ N*sqrt(2/(2H));
       // biases zero except the forget gate's, 1. Activation tanh; batchSize unused.
       create(args, rng) {
-        const [i, h, , s] = (args as readonly number[]).map((v) => v ?? 0) as [number, number, number, number];
-        const r = emptyRecord(LayerType.LSTM);
-        Object.assign(r, { activation: 2, rnnInputSize: i, hiddenSize: h, seqLength: s });
+        const { record: r, i, h } = recurrentInitRecord(LayerType.LSTM, args);
         for (const g of LSTM_GATES) {
           const n = recordKeys(g);
-          r[n.weightIH] = normalScaled(h * i, Math.sqrt(2 / (i + h)), rng);
-          r[n.weightHH] = normalScaled(h * h, Math.sqrt(2 / (2 * h)), rng);
+          const w = normalRecurrentWeights(h, i, rng);
+          r[n.weightIH] = w.weightIH;
+          r[n.weightHH] = w.weightHH;
           r[n.bias] = new Float32Array(Math.max(0, h)).fill(g === 'f' ? 1 : 0);
         }
         return r;

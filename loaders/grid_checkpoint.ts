@@ -20,20 +20,13 @@ import type { LossFunction } from '../src/training/losses';
 import type { ModelConfig } from '../src/transformer/config';
 import { LLAMA_NAMES } from '../src/transformer/llama';
 import type { ModelType } from '../src/transformer/types';
-import { WeightReader, transposeInto, type WeightSource } from '../src/transformer/weights';
-import { isUrlString, joinSource, readText, type ByteSource } from './byte_source';
-import { parseHFConfig } from './hf_config';
-import { loadModelConfig, type PretrainedSource } from './pretrained';
-import { loadSafetensors, loadShardedSafetensors } from './safetensors';
+import { WeightReader, transposed, type WeightSource } from '../src/transformer/weights';
+import { resolvePretrained, type ParsedCheckpoint, type PretrainedSource } from './pretrained';
+
+export type { ParsedCheckpoint } from './pretrained';
 
 /** Architectures the grid path supports (LOOM's RMSNorm / MHA / SwiGLU layers fit only these). */
 export const GRID_MODEL_TYPES: readonly ModelType[] = ['llama', 'mistral', 'qwen2'];
-
-/** A checkpoint already parsed: typed config plus any weight source (e.g. a {@link SafetensorsFile}). */
-export interface ParsedCheckpoint {
-  config: ModelConfig;
-  weights: WeightSource;
-}
 
 /** What {@link checkpointToGridNetwork} reads: anything {@link loadCausalLM} accepts, or a parsed checkpoint. */
 export type GridCheckpointSource = PretrainedSource | ParsedCheckpoint;
@@ -52,48 +45,9 @@ function isParsed(s: GridCheckpointSource): s is ParsedCheckpoint {
   return typeof c === 'object' && c !== null && 'modelType' in c && 'hiddenSize' in c;
 }
 
-function isWeightSource(w: unknown): w is WeightSource {
-  return typeof w === 'object' && w !== null && typeof (w as WeightSource).get === 'function' && typeof (w as WeightSource).has === 'function';
-}
-
-async function jsonFrom(v: Record<string, unknown> | string | ByteSource, file: string): Promise<unknown> {
-  let text: string;
-  if (typeof v === 'string') text = v.trimStart().startsWith('{') ? v : await readText(v);
-  else if (v instanceof Uint8Array || v instanceof ArrayBuffer || v instanceof URL || (typeof Blob !== 'undefined' && v instanceof Blob)) text = await readText(v);
-  else return v;
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
-
-async function fileExists(src: string): Promise<boolean> {
-  if (isUrlString(src)) {
-    try {
-      return (await fetch(src, { method: 'HEAD' })).ok;
-    } catch {
-      return false;
-    }
-  }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const fs = require('fs') as typeof import('fs');
-  return fs.existsSync(src);
-}
-
 /** The typed config and weights of a source (same rules as loadCausalLM). */
 async function resolveSource(source: GridCheckpointSource): Promise<ParsedCheckpoint> {
-  if (typeof source === 'string' || source instanceof URL) {
-    const config = await loadModelConfig(source);
-    const single = joinSource(source, 'model.safetensors');
-    if (await fileExists(single)) return { config, weights: await loadSafetensors(single, { file: single }) };
-    return { config, weights: await loadShardedSafetensors(joinSource(source, 'model.safetensors.index.json')) };
-  }
-  if (isParsed(source)) return source;
-  const gen = source.generationConfig === undefined ? undefined : await jsonFrom(source.generationConfig, 'generation_config.json');
-  const config = parseHFConfig(await jsonFrom(source.config, 'config.json'), gen);
-  const weights = isWeightSource(source.weights) ? source.weights : await loadSafetensors(source.weights);
-  return { config, weights };
+  return isParsed(source) ? source : resolvePretrained(source);
 }
 
 /**
@@ -120,12 +74,6 @@ export function checkGridConfig(config: ModelConfig): void {
   if (rope.scaling.type !== 'default') {
     throw new ConfigError(`config.json: rope scaling '${rope.scaling.type}' is not supported by the grid path, expected none (use loadCausalLM)`);
   }
-}
-
-function transposed(src: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  transposeInto(out, rows, 0, src, rows, cols);
-  return out;
 }
 
 function rmsNormRecord(gamma: Float32Array, eps: number): LayerRecord {

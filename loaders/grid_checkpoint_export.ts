@@ -10,7 +10,7 @@ import type { LayerRecord } from '../src/core/layer_record';
 import { Activation, LayerType } from '../src/core/types';
 import type { Network } from '../src/network/network';
 import { LLAMA_NAMES } from '../src/transformer/llama';
-import { transposeInto } from '../src/transformer/weights';
+import { transposed } from '../src/transformer/weights';
 import { RMS_NORM_DEFAULT_EPSILON } from '../layers/rms_norm';
 import { LOOM_ROPE_THETA } from '../layers/rope';
 import { GridCheckpoint } from './grid_checkpoint';
@@ -64,12 +64,6 @@ const TYPE_NAMES: Readonly<Record<number, string>> = {
 
 function typeName(t: number): string {
   return TYPE_NAMES[t] ?? `layer type ${t}`;
-}
-
-function transposed(src: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  transposeInto(out, rows, 0, src, rows, cols);
-  return out;
 }
 
 function nonZero(a: Float32Array | null): boolean {

@@ -27,6 +27,12 @@ export interface LoadCausalLMOptions {
   onProgress?: ProgressCallback;
 }
 
+/** A checkpoint already parsed: typed config plus any weight source (e.g. a {@link SafetensorsFile}). */
+export interface ParsedCheckpoint {
+  config: ModelConfig;
+  weights: WeightSource;
+}
+
 function isWeightSource(w: unknown): w is WeightSource {
   return typeof w === 'object' && w !== null && typeof (w as WeightSource).get === 'function' && typeof (w as WeightSource).has === 'function';
 }
@@ -78,25 +84,35 @@ export async function loadModelConfig(dir: string | URL): Promise<ModelConfig> {
 }
 
 /**
+ * The typed config and weight source of a checkpoint, without building a model: a folder (Node path
+ * or URL) with config.json (+ generation_config.json) and model.safetensors or the sharded
+ * index, or files / objects given directly. The weights are opened (headers parsed), not checked
+ * against the config.
+ * @throws ConfigError when config.json is missing or invalid; SafetensorsError when a folder holds
+ *   neither model.safetensors nor model.safetensors.index.json, or a file is malformed.
+ */
+export async function resolvePretrained(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<ParsedCheckpoint> {
+  if (typeof source === 'string' || source instanceof URL) {
+    const config = await loadModelConfig(source);
+    const single = joinSource(source, 'model.safetensors');
+    const index = joinSource(source, 'model.safetensors.index.json');
+    if (await exists(single)) return { config, weights: await loadSafetensors(single, { onProgress: options.onProgress, file: single }) };
+    if (await exists(index)) return { config, weights: await loadShardedSafetensors(index, { onProgress: options.onProgress }) };
+    throw new SafetensorsError(`${String(source)}: neither model.safetensors nor model.safetensors.index.json found`);
+  }
+  const gen = source.generationConfig === undefined ? undefined : await jsonFrom(source.generationConfig, 'generation_config.json');
+  const config = parseHFConfig(await jsonFrom(source.config, 'config.json'), gen);
+  const weights = isWeightSource(source.weights) ? source.weights : await loadSafetensors(source.weights, { onProgress: options.onProgress });
+  return { config, weights };
+}
+
+/**
  * Loads a causal LM. The weights are validated (names, dtypes, shapes against config.json) before
  * the model is returned; on any error nothing stays allocated.
  * @throws ConfigError for config problems, SafetensorsError for malformed or missing tensors,
  *   ShapeError for tensors whose shapes contradict config.json.
  */
 export async function loadCausalLM(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<DecoderLM> {
-  let config: ModelConfig;
-  let weights: WeightSource;
-  if (typeof source === 'string' || source instanceof URL) {
-    config = await loadModelConfig(source);
-    const single = joinSource(source, 'model.safetensors');
-    const index = joinSource(source, 'model.safetensors.index.json');
-    if (await exists(single)) weights = await loadSafetensors(single, { onProgress: options.onProgress, file: single });
-    else if (await exists(index)) weights = await loadShardedSafetensors(index, { onProgress: options.onProgress });
-    else throw new SafetensorsError(`${String(source)}: neither model.safetensors nor model.safetensors.index.json found`);
-  } else {
-    const gen = source.generationConfig === undefined ? undefined : await jsonFrom(source.generationConfig, 'generation_config.json');
-    config = parseHFConfig(await jsonFrom(source.config, 'config.json'), gen);
-    weights = isWeightSource(source.weights) ? source.weights : await loadSafetensors(source.weights, { onProgress: options.onProgress });
-  }
+  const { config, weights } = await resolvePretrained(source, options);
   return buildCausalLM(config, weights);
 }

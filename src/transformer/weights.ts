@@ -137,6 +137,13 @@ export function transposeInto(dst: Float32Array, dstCols: number, colOffset: num
   }
 }
 
+/** The transpose of `src` (rows, cols) as a new array (cols, rows). */
+export function transposed(src: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  transposeInto(out, rows, 0, src, rows, cols);
+  return out;
+}
+
 /** Concatenation of vectors. */
 export function concatVectors(parts: readonly Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
