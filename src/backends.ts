@@ -8,6 +8,11 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 import { ConfigError } from './core/errors';
 
+// Importing the wasm and webgpu backends registers them with a higher priority than cpu, but they
+// start asynchronously: an op run before anyone chose a backend would throw "backend not yet
+// initialized". Start on cpu (synchronous) until `useBackend` / `tf.setBackend` picks another.
+if (tf.engine().backendName == null) void tf.setBackend('cpu');
+
 /** Backends loom-tfjs supports. */
 export type BackendName = 'cpu' | 'wasm' | 'webgpu';
 

@@ -60,6 +60,7 @@ export type { ModelConfig, RopeConfig, RopeScaling, HiddenAct } from './transfor
 export { loadCausalLM, loadModelConfig } from '../loaders/pretrained';
 export type { PretrainedSource, PretrainedFiles, LoadCausalLMOptions } from '../loaders/pretrained';
 export { DecoderLM } from './transformer/model';
+export type { DecoderWeights } from './transformer/weights';
 export { DecoderKVCache } from './transformer/kv_cache';
 export { ARCHITECTURES, buildCausalLM } from './transformer/architectures';
 export type { CausalLM, CausalLMInfo, KVCache, ForwardOptions, ModelType } from './transformer/types';

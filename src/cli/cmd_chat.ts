@@ -7,9 +7,10 @@ import * as fs from 'fs';
 import * as readline from 'readline';
 import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIO } from './command';
+import { backendFlag, numberFlag } from './flags';
 import { loadTokenizer } from '../../loaders/tokenizer';
 import { loadCausalLM } from '../../loaders/pretrained';
-import { BACKEND_NAMES, useBackend, type BackendName } from '../backends';
+import { useBackend } from '../backends';
 import { generateStream, type ChatMessage, type GenerateOptions, type GenerateResult } from '../generation';
 
 const USAGE = `usage: loom chat --model DIR [--system TEXT] [--template FILE] [--max-new-tokens N]
@@ -31,15 +32,6 @@ export interface ChatIO extends CliIO {
   stdin?: NodeJS.ReadableStream;
 }
 
-function num(v: string | undefined, flag: string, dflt: number, integer = false): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`${flag}: expected ${integer ? 'an integer' : 'a number'}, got '${v}'`);
-  }
-  return n;
-}
-
 async function run(argv: string[], io: ChatIO): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -59,18 +51,15 @@ async function run(argv: string[], io: ChatIO): Promise<number> {
     strict: true,
   });
   if (values.model === undefined) throw new UsageError('--model DIR is required');
-  const backend = values.backend;
-  if (backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
-    throw new UsageError(`--backend: expected one of ${BACKEND_NAMES.join(', ')}, got '${backend}'`);
-  }
+  const backend = backendFlag(values.backend);
   const options: GenerateOptions = {
-    maxNewTokens: num(values['max-new-tokens'], '--max-new-tokens', 128, true),
-    temperature: num(values.temperature, '--temperature', 0.7),
-    topK: num(values['top-k'], '--top-k', 50, true),
-    ...(values['top-p'] !== undefined ? { topP: num(values['top-p'], '--top-p', 1) } : {}),
-    ...(values.seed !== undefined ? { seed: num(values.seed, '--seed', 0, true) } : {}),
+    maxNewTokens: numberFlag(values['max-new-tokens'], '--max-new-tokens', { integer: true, default: 128 }),
+    temperature: numberFlag(values.temperature, '--temperature', { default: 0.7 }),
+    topK: numberFlag(values['top-k'], '--top-k', { integer: true, default: 50 }),
+    ...(values['top-p'] !== undefined ? { topP: numberFlag(values['top-p'], '--top-p') } : {}),
+    ...(values.seed !== undefined ? { seed: numberFlag(values.seed, '--seed', { integer: true }) } : {}),
   };
-  if (backend !== undefined) await useBackend(backend as BackendName);
+  if (backend !== undefined) await useBackend(backend);
   const tokenizer = await loadTokenizer(values.model);
   const template = values.template !== undefined ? fs.readFileSync(values.template, 'utf8') : tokenizer.chatTemplate ?? CHATML_TEMPLATE;
   const model = await loadCausalLM(values.model);

@@ -4,10 +4,10 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIO } from './command';
-import { parseIdList } from './cmd_tokenize';
+import { backendFlag, numberFlag, parseIdList } from './flags';
 import { loadTokenizer, type Tokenizer } from '../../loaders/tokenizer';
 import { loadCausalLM } from '../../loaders/pretrained';
-import { BACKEND_NAMES, useBackend, type BackendName } from '../backends';
+import { useBackend } from '../backends';
 import { TokenizerError } from '../core/errors';
 import { generateStream, type GenerateInput, type GenerateOptions, type GenerateResult } from '../generation';
 import { builtinModelPath } from '../builtin_model';
@@ -25,15 +25,6 @@ ask for sampling; --temperature 0 and --greedy force greedy.
   --stop TEXT     end when TEXT appears (repeatable); the text is cut before it
   --json          print {"ids": [generated ids], "text": ..., "finishReason": ..., "stats": {...}}
                   instead of streaming text (works without tokenizer files with --prompt-ids)`;
-
-function num(v: string | undefined, flag: string, integer = false): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`${flag}: expected ${integer ? 'an integer' : 'a number'}, got '${v}'`);
-  }
-  return n;
-}
 
 async function tokenizerOf(dir: string): Promise<Tokenizer | null> {
   try {
@@ -74,18 +65,15 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   }
   if ((values.prompt === undefined) === (values['prompt-ids'] === undefined)) throw new UsageError('give exactly one of --prompt, --prompt-ids');
   if (values.chat && values.prompt === undefined) throw new UsageError('--chat needs --prompt');
-  const backend = values.backend;
-  if (backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
-    throw new UsageError(`--backend: expected one of ${BACKEND_NAMES.join(', ')}, got '${backend}'`);
-  }
+  const backend = backendFlag(values.backend);
   const options: GenerateOptions = {
-    maxNewTokens: num(values['max-new-tokens'], '--max-new-tokens', true),
-    temperature: num(values.temperature, '--temperature'),
-    topK: num(values['top-k'], '--top-k', true),
-    topP: num(values['top-p'], '--top-p'),
-    minP: num(values['min-p'], '--min-p'),
-    repetitionPenalty: num(values['repetition-penalty'], '--repetition-penalty'),
-    seed: num(values.seed, '--seed'),
+    maxNewTokens: numberFlag(values['max-new-tokens'], '--max-new-tokens', { integer: true }),
+    temperature: numberFlag(values.temperature, '--temperature'),
+    topK: numberFlag(values['top-k'], '--top-k', { integer: true }),
+    topP: numberFlag(values['top-p'], '--top-p'),
+    minP: numberFlag(values['min-p'], '--min-p'),
+    repetitionPenalty: numberFlag(values['repetition-penalty'], '--repetition-penalty'),
+    seed: numberFlag(values.seed, '--seed'),
     greedy: values.greedy ?? false,
     stopStrings: values.stop ?? [],
   };
@@ -97,7 +85,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
         ? [{ role: 'user', content: values.prompt as string }]
         : (values.prompt as string);
 
-  if (backend !== undefined) await useBackend(backend as BackendName);
+  if (backend !== undefined) await useBackend(backend);
   const tokenizer = await tokenizerOf(values.model);
   if (!tokenizer && typeof input === 'string') throw new Error(`${values.model}: no tokenizer files (tokenizer.json or vocab.json + merges.txt); use --prompt-ids`);
   if (!tokenizer && !values.json) throw new Error(`${values.model}: no tokenizer files, so no text to stream; use --json for ids`);

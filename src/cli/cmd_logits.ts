@@ -6,7 +6,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand } from './command';
-import { useBackend, BACKEND_NAMES, type BackendName } from '../backends';
+import { backendFlag, parseIdList } from './flags';
+import { useBackend } from '../backends';
 import { loadCausalLM, loadModelConfig } from '../../loaders/pretrained';
 import { readSafetensorsHeader } from '../../loaders/safetensors';
 import { SafetensorsError } from '../core/errors';
@@ -15,15 +16,6 @@ const USAGE = `usage: loom logits --model DIR --ids 1,2,3 [--backend cpu|wasm|we
 
 Runs the Hugging Face checkpoint in DIR (config.json + model.safetensors or its sharded index) on
 the token ids and prints {"logits": [[...], ...]}: one row of vocab_size logits per position.`;
-
-/** Parses `1,2,3` into token ids. @throws UsageError */
-function parseIds(text: string): number[] {
-  const ids = text.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
-  if (ids.length === 0 || ids.some((n) => !Number.isInteger(n) || n < 0)) {
-    throw new UsageError(`--ids must be comma-separated non-negative integers, got '${text}'`);
-  }
-  return ids;
-}
 
 /** The `loom logits` command. */
 export const logitsCommand: CliCommand = {
@@ -39,9 +31,9 @@ export const logitsCommand: CliCommand = {
     });
     if (!values.model) throw new UsageError('--model DIR is required');
     if (!values.ids) throw new UsageError('--ids is required');
-    const backend = values.backend as BackendName;
-    if (!BACKEND_NAMES.includes(backend)) throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got '${values.backend}'`);
-    const ids = parseIds(values.ids);
+    const backend = backendFlag(values.backend) ?? 'wasm';
+    const ids = parseIdList(values.ids, '--ids');
+    if (ids.length === 0) throw new UsageError('--ids needs at least one id');
     await useBackend(backend);
     const model = await loadCausalLM(values.model);
     try {

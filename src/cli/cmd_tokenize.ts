@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIO } from './command';
+import { parseIdList } from './flags';
 import { loadTokenizer } from '../../loaders/tokenizer';
 
 const USAGE = `usage: loom tokenize --tokenizer DIR_OR_FILE (--text TEXT | --texts-file FILE.json | --decode IDS)
@@ -17,16 +18,6 @@ tokenizer_config.json) or the given tokenizer.json, exactly as Hugging Face toke
   --decode IDS             ids as "1,2,3" or a JSON array: print {"text": "..."}
   --no-special-tokens      do not add the post-processor's special tokens (BOS) when encoding
   --skip-special-tokens    drop special tokens when decoding`;
-
-/** Parses "1,2,3", "1 2 3" or "[1,2,3]" into ids. @throws UsageError */
-export function parseIdList(text: string, flag: string): number[] {
-  const body = text.trim().replace(/^\[/, '').replace(/\]$/, '').trim();
-  if (body === '') return [];
-  const ids = body.split(/[\s,]+/).map(Number);
-  const bad = ids.findIndex((n) => !Number.isInteger(n) || n < 0);
-  if (bad >= 0) throw new UsageError(`${flag}: item ${bad} of ${JSON.stringify(text)} is not a non-negative integer`);
-  return ids;
-}
 
 function textsFrom(file: string): string[] {
   let parsed: unknown;

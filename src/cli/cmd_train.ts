@@ -5,8 +5,9 @@
 import * as fs from 'fs';
 import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIO } from './command';
+import { backendFlag, numberFlag } from './flags';
 import { loadModelFromString, listModelIds, saveModelToString } from '../../loaders/loom_json';
-import { BACKEND_NAMES, useBackend, type BackendName } from '../backends';
+import { useBackend } from '../backends';
 import { ConfigError } from '../core/errors';
 import { train, progressBar, OPTIMIZER_TYPES, type OptimizerConfig, type TrainingBatch, type LossType } from '../training/index';
 
@@ -82,15 +83,6 @@ export function toBatches(samples: readonly Sample[], size: number): TrainingBat
   return out;
 }
 
-function positive(v: string | undefined, flag: string, integer: boolean, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`${flag}: expected a positive ${integer ? 'integer' : 'number'}, got '${v}'`);
-  }
-  return n;
-}
-
 async function run(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -113,19 +105,16 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     strict: true,
   });
   if (values.model === undefined || values.data === undefined || values.out === undefined) throw new UsageError('--model, --data and --out are required');
-  const epochs = positive(values.epochs, '--epochs', true, 10);
-  const lr = positive(values.lr, '--lr', false, 0.01);
-  const targets = positive(values.targets, '--targets', true, 1);
+  const epochs = numberFlag(values.epochs, '--epochs', { integer: true, positive: true, default: 10 });
+  const lr = numberFlag(values.lr, '--lr', { positive: true, default: 0.01 });
+  const targets = numberFlag(values.targets, '--targets', { integer: true, positive: true, default: 1 });
   const opt = values.optimizer ?? 'sgd';
   if (!(OPTIMIZER_TYPES as readonly string[]).includes(opt)) throw new UsageError(`--optimizer: expected one of ${OPTIMIZER_TYPES.join(', ')}, got '${opt}'`);
   const loss = values.loss ?? 'mse';
   if (loss !== 'mse' && loss !== 'cross_entropy') throw new UsageError(`--loss: expected mse or cross_entropy, got '${loss}'`);
-  const backend = values.backend;
-  if (backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
-    throw new UsageError(`--backend: expected one of ${BACKEND_NAMES.join(', ')}, got '${backend}'`);
-  }
-  const seed = values.seed === undefined ? undefined : positive(values.seed, '--seed', true, 0);
-  if (backend !== undefined) await useBackend(backend as BackendName);
+  const backend = backendFlag(values.backend);
+  const seed = numberFlag(values.seed, '--seed', { integer: true, positive: true });
+  if (backend !== undefined) await useBackend(backend);
 
   const text = fs.readFileSync(values.model, 'utf8');
   const id = values.id ?? listModelIds(text)[0];
