@@ -108,6 +108,53 @@ export async function launchBrowser(executablePath: string): Promise<Browser> {
   });
 }
 
+/** One demo page open in headless chromium; `describePage` fills it in before the suite's tests run. */
+export interface PageSession {
+  /** The server's base URL, ending in `/`. */
+  url: string;
+  browser: Browser;
+  /** A 1280x800 tab on the page, its errors collected. */
+  page: Page;
+  /** What `collectErrors` gathered on `page` so far. */
+  errors: string[];
+}
+
+/**
+ * Declares the suite of the demo page `file` (dist/web/<file>, also the suite's name). Before its
+ * tests: builds the pages when stale, serves them, launches chromium, opens the page in a 1280x800
+ * tab that collects errors and waits for `ready`; after them, closes the browser and the server.
+ * The suite is skipped, with a warning, when no chromium is installed.
+ */
+export function describePage(file: string, ready: (page: Page) => Promise<unknown>, body: (session: PageSession) => void): void {
+  const exe = chromiumPath();
+  if (!exe) console.warn('browser tests skipped: no chromium found (set CHROMIUM_PATH or install Debian chromium)');
+  jest.setTimeout(300_000);
+  (exe ? describe : describe.skip)(file, () => {
+    // filled in by beforeAll; the tests only read it after that
+    const session = {} as PageSession;
+    let server: Server | undefined;
+    let browser: Browser | undefined;
+
+    beforeAll(async () => {
+      ensurePagesBuilt();
+      let url: string;
+      ({ server, url } = await startServer());
+      browser = await launchBrowser(exe as string);
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      Object.assign(session, { url, browser, page, errors: collectErrors(page) });
+      await page.goto(`${url}${file}`);
+      await ready(page);
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      server?.close();
+    });
+
+    body(session);
+  });
+}
+
 /** Optional files that loaders probe for: a 404 on them is expected. */
 const OPTIONAL_FILES = /\/(special_tokens_map\.json|chat_template\.jinja|tokenizer_config\.json|generation_config\.json|model\.safetensors\.index\.json)$/;
 

@@ -4,7 +4,7 @@
  * outputs stored from the Go LOOM.
  */
 import { Network, buildNetworkFromJSON, loadModelFromString, useBackend } from '../../src/index';
-import { byId, describeError, formatNum, h, showError } from './common';
+import { byId, describeError, formatNum, guarded, h, setStatus, showError } from './common';
 
 /** A bundled reference sample (examples/web/samples/*.json). */
 interface Sample {
@@ -60,6 +60,16 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The network of a reference sample, in LOOM-compatible mode unless the sample says otherwise. */
+function sampleNetwork(s: Sample): Network {
+  return loadModelFromString(s.model_json, undefined, { loomCompat: s.loom_compat ?? true });
+}
+
+/** `size` random values in [-1, 1) as the input box's text. */
+function randomInput(size: number): string {
+  return Array.from({ length: size }, () => (Math.random() * 2 - 1).toFixed(3)).join(', ');
+}
+
 /** Builds a network from file text: a reference sample, a LOOM bundle, or a network config. */
 function networkFromText(text: string, name: string): { n: Network; sample: Sample | null; kind: string } {
   let parsed: unknown;
@@ -71,7 +81,7 @@ function networkFromText(text: string, name: string): { n: Network; sample: Samp
   if (!isObject(parsed)) throw new Error(`${name}: expected a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
   if (typeof parsed['model_json'] === 'string') {
     const s = parsed as unknown as Sample;
-    return { n: loadModelFromString(s.model_json, undefined, { loomCompat: s.loom_compat ?? true }), sample: s, kind: 'reference sample' };
+    return { n: sampleNetwork(s), sample: s, kind: 'reference sample' };
   }
   if (parsed['type'] === 'modelhost/bundle' || Array.isArray(parsed['models'])) return { n: loadModelFromString(text), sample: null, kind: 'LOOM model bundle' };
   if ('layers' in parsed && ('grid_rows' in parsed || 'batch_size' in parsed)) {
@@ -88,15 +98,13 @@ function setModel(n: Network, sample: Sample | null, label: string): void {
   current = sample;
   const d = n.describe();
   const types = [...new Set(d.layers.map((l) => l.type))].join(', ');
-  el.info.textContent = `${label} · ${d.grid.rows}×${d.grid.cols}×${d.grid.layersPerCell} grid, batch ${d.batchSize}, ${d.totalParameters} parameters · ${types}`;
-  el.info.className = 'status ok';
+  setStatus(el.info, `${label} · ${d.grid.rows}×${d.grid.cols}×${d.grid.layersPerCell} grid, batch ${d.batchSize}, ${d.totalParameters} parameters · ${types}`, 'ok');
   const size = n.expectedInputSize();
   el.inputHint.textContent = size !== undefined ? `${size} values (comma separated)` : 'comma separated (size depends on the first layer)';
-  el.input.value = sample?.forward[0]?.input.join(', ') ?? Array.from({ length: size ?? 8 }, () => (Math.random() * 2 - 1).toFixed(3)).join(', ');
+  el.input.value = sample?.forward[0]?.input.join(', ') ?? randomInput(size ?? 8);
   el.run.disabled = false;
   el.random.disabled = false;
-  el.result.textContent = 'Press Run.';
-  el.result.className = 'status';
+  setStatus(el.result, 'Press Run.');
   el.layers.replaceChildren();
 }
 
@@ -142,12 +150,10 @@ function run(): void {
   if (forward) {
     const diff = maxAbsDiff(y, forward.expected);
     const ok = diff <= TOLERANCE;
-    el.result.textContent = `${y.length} outputs in ${ms.toFixed(1)} ms · max |difference| to LOOM's output ${diff.toExponential(2)} · ${ok ? 'PASS' : 'FAIL'}`;
-    el.result.className = `status ${ok ? 'ok' : 'bad'}`;
+    setStatus(el.result, `${y.length} outputs in ${ms.toFixed(1)} ms · max |difference| to LOOM's output ${diff.toExponential(2)} · ${ok ? 'PASS' : 'FAIL'}`, ok ? 'ok' : 'bad');
     el.result.dataset['verdict'] = ok ? 'pass' : 'fail';
   } else {
-    el.result.textContent = `${y.length} outputs in ${ms.toFixed(1)} ms: ${Array.from(y.subarray(0, 8), (v) => formatNum(v)).join(', ')}${y.length > 8 ? ', …' : ''}`;
-    el.result.className = 'status ok';
+    setStatus(el.result, `${y.length} outputs in ${ms.toFixed(1)} ms: ${Array.from(y.subarray(0, 8), (v) => formatNum(v)).join(', ')}${y.length > 8 ? ', …' : ''}`, 'ok');
     el.result.dataset['verdict'] = 'ran';
   }
 }
@@ -172,7 +178,7 @@ async function selfCheck(): Promise<void> {
       let verdict: 'pass' | 'fail' | 'skip';
       let detail: string;
       try {
-        const n = loadModelFromString(s.model_json, undefined, { loomCompat: s.loom_compat ?? true });
+        const n = sampleNetwork(s);
         try {
           n.describe().layers.forEach((l) => types.add(l.type));
           const diff = Math.max(...s.forward.map((f) => maxAbsDiff(n.forward(f.input), f.expected)));
@@ -192,22 +198,12 @@ async function selfCheck(): Promise<void> {
       el.selfCheckTable.replaceChildren(h('thead', {}, h('tr', {}, ...['model', 'covers', 'max |diff|', ''].map((t) => h('th', { class: t === 'covers' ? 'hide-narrow' : '', text: t })))), h('tbody', {}, ...rows));
       await new Promise((r) => setTimeout(r, 0));
     }
-    el.selfCheckSummary.textContent = `${pass} passed, ${fail} failed, ${skip} not comparable · ${types.size} layer types: ${[...types].sort().join(', ')}`;
-    el.selfCheckSummary.className = `status ${fail ? 'bad' : 'ok'}`;
+    setStatus(el.selfCheckSummary, `${pass} passed, ${fail} failed, ${skip} not comparable · ${types.size} layer types: ${[...types].sort().join(', ')}`, fail ? 'bad' : 'ok');
     el.selfCheckSummary.dataset['failed'] = String(fail);
     el.selfCheckSummary.dataset['passed'] = String(pass);
   } finally {
     el.selfCheck.disabled = false;
   }
-}
-
-function guarded(fn: () => void | Promise<void>): () => void {
-  return () => {
-    showError(el.error, null);
-    Promise.resolve()
-      .then(fn)
-      .catch((e: unknown) => showError(el.error, describeError(e)));
-  };
 }
 
 async function main(): Promise<void> {
@@ -216,23 +212,22 @@ async function main(): Promise<void> {
   if (!res.ok) throw new Error(`samples/index.json: HTTP ${res.status}`);
   index = (await res.json()) as SampleIndex;
   el.sample.append(...index.samples.map((s) => h('option', { value: s.file, text: `${s.name} — ${s.covers.slice(0, 3).join(', ')}` })));
-  el.sample.addEventListener('change', guarded(async () => {
+  el.sample.addEventListener('change', guarded(el.error, async () => {
     if (!el.sample.value) return;
     const s = await fetchSample(el.sample.value);
-    setModel(loadModelFromString(s.model_json, undefined, { loomCompat: s.loom_compat ?? true }), s, `${s.name}: ${s.description}${s.note ? ` (${s.note})` : ''}`);
+    setModel(sampleNetwork(s), s, `${s.name}: ${s.description}${s.note ? ` (${s.note})` : ''}`);
   }));
-  el.file.addEventListener('change', guarded(async () => {
+  el.file.addEventListener('change', guarded(el.error, async () => {
     const f = el.file.files?.[0];
     if (!f) return;
     const { n, sample, kind } = networkFromText(await f.text(), f.name);
     setModel(n, sample, `${f.name} (${kind})`);
   }));
-  el.run.addEventListener('click', guarded(run));
+  el.run.addEventListener('click', guarded(el.error, run));
   el.random.addEventListener('click', () => {
-    const size = net?.expectedInputSize() ?? 8;
-    el.input.value = Array.from({ length: size }, () => (Math.random() * 2 - 1).toFixed(3)).join(', ');
+    el.input.value = randomInput(net?.expectedInputSize() ?? 8);
   });
-  el.selfCheck.addEventListener('click', guarded(selfCheck));
+  el.selfCheck.addEventListener('click', guarded(el.error, selfCheck));
 }
 
 main().catch((e: unknown) => showError(el.error, describeError(e)));

@@ -1,6 +1,6 @@
 /**
- * Small helpers shared by the demo pages: element lookup, error display, backend choice, number
- * formatting. No framework: the pages are plain DOM.
+ * Small helpers shared by the demo pages: element lookup, status and error display, guarded
+ * handlers, backend choice, number formatting. No framework: the pages are plain DOM.
  */
 import type { BackendName } from '../../src/index';
 
@@ -41,6 +41,25 @@ export function describeError(e: unknown): string {
 export function showError(box: HTMLElement, message: string | null): void {
   box.textContent = message ?? '';
   box.classList.toggle('hidden', message === null);
+}
+
+/** Shows `text` in the status line `box`, coloured by `kind` (ok: green, bad: red). */
+export function setStatus(box: HTMLElement, text: string, kind: '' | 'ok' | 'bad' = ''): void {
+  box.textContent = text;
+  box.className = kind ? `status ${kind}` : 'status';
+}
+
+/**
+ * Wraps an event handler of a page: clears the error box `box`, runs `fn`, and shows what it
+ * throws or rejects with in `box`.
+ */
+export function guarded(box: HTMLElement, fn: () => void | Promise<void>): () => void {
+  return () => {
+    showError(box, null);
+    Promise.resolve()
+      .then(fn)
+      .catch((e: unknown) => showError(box, describeError(e)));
+  };
 }
 
 /** True when the browser exposes WebGPU (an adapter may still be refused later). */

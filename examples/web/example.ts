@@ -16,7 +16,7 @@ import {
   type ResidualMode,
 } from '../../src/index';
 import { train } from '../../src/training/index';
-import { byId, describeError, download, formatCount, formatNum, h, numberValue, showError } from './common';
+import { byId, describeError, download, formatCount, formatNum, guarded, h, numberValue, showError } from './common';
 import { drawLossChart } from './loss_chart';
 import { PRESETS, TOY_DATASETS, seededRng, type Preset, type ToyDataset } from './toy_data';
 
@@ -247,15 +247,6 @@ function setNetwork(n: Network, how: string): void {
   renderStructure();
 }
 
-function guarded(fn: () => void | Promise<void>): () => void {
-  return () => {
-    showError(el.error, null);
-    Promise.resolve()
-      .then(fn)
-      .catch((e: unknown) => showError(el.error, describeError(e)));
-  };
-}
-
 // ---------- training ----------
 
 function dataset(): ToyDataset {
@@ -386,23 +377,23 @@ async function main(): Promise<void> {
   el.dataset.replaceChildren(...TOY_DATASETS.map((d) => h('option', { value: d.name, text: d.label })));
   await useBackend('cpu'); // tiny networks: plain JS has the least per-op overhead
   applyPreset(PRESETS[0] as Preset);
-  el.preset.addEventListener('change', guarded(() => {
+  el.preset.addEventListener('change', guarded(el.error, () => {
     const p = PRESETS.find((x) => x.name === el.preset.value);
     if (p) applyPreset(p);
   }));
   for (const i of [el.rows, el.cols, el.lpc]) i.addEventListener('change', () => renderSlots());
-  el.build.addEventListener('click', guarded(() => setNetwork(buildFromSlots(), 'built from the layer pickers')));
-  el.train.addEventListener('click', guarded(runTraining));
+  el.build.addEventListener('click', guarded(el.error, () => setNetwork(buildFromSlots(), 'built from the layer pickers')));
+  el.train.addEventListener('click', guarded(el.error, runTraining));
   el.stopTrain.addEventListener('click', () => abort?.abort());
-  el.evaluate.addEventListener('click', guarded(evaluate));
-  el.save.addEventListener('click', guarded(() => {
+  el.evaluate.addEventListener('click', guarded(el.error, evaluate));
+  el.save.addEventListener('click', guarded(el.error, () => {
     if (!net) throw new Error('build a network first');
     const text = saveModelToString(net, 'example');
     localStorage.setItem(STORAGE_KEY, text);
     localStorage.setItem(`${STORAGE_KEY}:dataset`, el.dataset.value);
     el.ioStatus.textContent = `saved in this browser (${(text.length / 1024).toFixed(1)} KB of LOOM JSON)`;
   }));
-  el.load.addEventListener('click', guarded(() => {
+  el.load.addEventListener('click', guarded(el.error, () => {
     const text = localStorage.getItem(STORAGE_KEY);
     if (text === null) throw new Error('nothing saved in this browser yet: press "Save in browser" first');
     loadText(text, 'this browser');
@@ -410,11 +401,11 @@ async function main(): Promise<void> {
     if (ds && TOY_DATASETS.some((d) => d.name === ds)) el.dataset.value = ds;
     el.ioStatus.textContent = 'loaded the network saved in this browser';
   }));
-  el.download.addEventListener('click', guarded(() => {
+  el.download.addEventListener('click', guarded(el.error, () => {
     if (!net) throw new Error('build a network first');
     download('loom-network.json', saveModelToString(net, 'example'));
   }));
-  el.upload.addEventListener('change', guarded(async () => {
+  el.upload.addEventListener('change', guarded(el.error, async () => {
     const f = el.upload.files?.[0];
     if (!f) return;
     loadText(await f.text(), f.name);

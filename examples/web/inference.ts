@@ -3,7 +3,7 @@
  * text in a Web Worker with live streaming, stop, and tokens/s.
  */
 import type { BackendName, ChatMessage } from '../../src/index';
-import { byId, fillBackendSelect, formatBytes, h, numberValue, showError } from './common';
+import { byId, fillBackendSelect, formatBytes, h, numberValue, setStatus, showError } from './common';
 import type { FromWorker, LoadedInfo, ModelSource, ToWorker } from './inference_protocol';
 
 const el = {
@@ -54,11 +54,6 @@ function mode(): 'prompt' | 'chat' {
   return el.modeChat.checked ? 'chat' : 'prompt';
 }
 
-function setStatus(text: string, kind: '' | 'ok' | 'bad' = ''): void {
-  el.status.textContent = text;
-  el.status.className = `status ${kind}`;
-}
-
 function updateButtons(): void {
   el.generate.disabled = !info || loading || running !== null;
   el.stop.disabled = running === null;
@@ -98,7 +93,7 @@ function load(): void {
   info = null;
   loading = true;
   el.progress.value = 0;
-  setStatus(`loading on ${el.backend.value}…`);
+  setStatus(el.status, `loading on ${el.backend.value}…`);
   updateButtons();
   send({ type: 'load', source, backend: el.backend.value as BackendName, wasmBase: pageBase });
 }
@@ -183,7 +178,7 @@ function onLoaded(i: LoadedInfo): void {
   info = i;
   loading = false;
   el.progress.value = 100;
-  setStatus(`ready · ${i.name} · ${i.modelType}, vocab ${i.vocabSize}, context ${i.maxPositions}, ${formatBytes(i.weightBytes)} · ${i.backend} · ${(i.loadMs / 1000).toFixed(1)} s`, 'ok');
+  setStatus(el.status, `ready · ${i.name} · ${i.modelType}, vocab ${i.vocabSize}, context ${i.maxPositions}, ${formatBytes(i.weightBytes)} · ${i.backend} · ${(i.loadMs / 1000).toFixed(1)} s`, 'ok');
   el.modeChat.disabled = !i.hasChatTemplate;
   el.chatNote.textContent = i.hasChatTemplate ? '' : 'this tokenizer has no chat template';
   if (!i.hasChatTemplate && el.modeChat.checked) (document.querySelector('input[name=mode][value=prompt]') as HTMLInputElement).checked = true;
@@ -196,7 +191,7 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
   switch (m.type) {
     case 'progress':
       el.progress.value = m.progress;
-      setStatus(`loading ${m.file}: ${m.progress.toFixed(0)}%${m.total ? ` of ${formatBytes(m.total)}` : ''}`);
+      setStatus(el.status, `loading ${m.file}: ${m.progress.toFixed(0)}%${m.total ? ` of ${formatBytes(m.total)}` : ''}`);
       break;
     case 'loaded':
       onLoaded(m.info);
@@ -213,7 +208,7 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
         loading = false;
         info = null;
         el.progress.value = 0;
-        setStatus('failed to load: see the message above', 'bad');
+        setStatus(el.status, 'failed to load: see the message above', 'bad');
       } else {
         running = null;
         el.genStatus.textContent = 'failed';
