@@ -4,9 +4,9 @@
  *
  * Run: npm run build && node dist/examples/conv2d_classifier.js
  */
-import { buildNetworkFromJSON, useBackend } from '../src/index';
+import { buildNetworkFromJSON, useBackend, createRng } from '../src/index';
 import { train, type TrainingBatch } from '../src/index';
-import { mulberry32, runMain, sparkline } from './example_util';
+import { runMain, sparkline } from './example_util';
 
 const SIZE = 6;
 const BATCH = 8;
@@ -22,7 +22,7 @@ function image(rng: () => number): [number[], number] {
 
 runMain(async () => {
   await useBackend('cpu');
-  const rng = mulberry32(11);
+  const rng = createRng(11);
   const makeBatches = (n: number): TrainingBatch[] =>
     Array.from({ length: n }, () => {
       const imgs = Array.from({ length: BATCH }, () => image(rng));
@@ -47,7 +47,7 @@ runMain(async () => {
     }),
     { residualMode: 'none' },
   );
-  net.initializeWeights(mulberry32(2));
+  net.initializeWeights(createRng(2));
   const r = await train(net, trainSet, { epochs: 40, learningRate: 0.01, optimizer: { type: 'adam' } });
   let ok = 0;
   for (const b of testSet) {

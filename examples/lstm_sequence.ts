@@ -4,9 +4,9 @@
  *
  * Run: npm run build && node dist/examples/lstm_sequence.js
  */
-import { buildNetworkFromJSON, useBackend } from '../src/index';
+import { buildNetworkFromJSON, useBackend, createRng } from '../src/index';
 import { train, type TrainingBatch } from '../src/index';
-import { mulberry32, runMain, sparkline } from './example_util';
+import { runMain, sparkline } from './example_util';
 
 const STEPS = 6;
 const HIDDEN = 8;
@@ -14,7 +14,7 @@ const BATCH = 16;
 
 runMain(async () => {
   await useBackend('cpu');
-  const rng = mulberry32(5);
+  const rng = createRng(5);
   const batches: TrainingBatch[] = Array.from({ length: 8 }, () => {
     const input: number[] = [];
     const target: number[] = [];
@@ -38,7 +38,7 @@ runMain(async () => {
     }),
     { residualMode: 'none' },
   );
-  net.initializeWeights(mulberry32(1));
+  net.initializeWeights(createRng(1));
   const r = await train(net, batches, { epochs: 40, learningRate: 0.03, optimizer: { type: 'adam' } });
   let ok = 0;
   for (const b of batches) {

@@ -4,9 +4,9 @@
  *
  * Run: npm run build && node dist/examples/parallel_moe.js
  */
-import { buildNetworkFromJSON, useBackend } from '../src/index';
+import { buildNetworkFromJSON, useBackend, createRng } from '../src/index';
 import { train, type TrainingBatch } from '../src/index';
-import { mulberry32, runMain, sparkline } from './example_util';
+import { runMain, sparkline } from './example_util';
 
 const BATCH = 16;
 
@@ -26,8 +26,8 @@ runMain(async () => {
     }),
     { residualMode: 'none' },
   );
-  net.initializeWeights(mulberry32(3));
-  const rng = mulberry32(4);
+  net.initializeWeights(createRng(3));
+  const rng = createRng(4);
   const batches: TrainingBatch[] = Array.from({ length: 6 }, () => {
     const xs = Array.from({ length: BATCH }, () => rng() * 2 - 1);
     return { input: xs, target: xs.map((x) => Math.sin(3 * x)) };

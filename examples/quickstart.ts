@@ -5,13 +5,13 @@
  *
  * Run: npm run example
  */
-import { Activation, DenseLayer, Network, loadModelFromString, saveModelToString, useBackend } from '../src/index';
+import { Activation, DenseLayer, Network, createRng, loadModelFromString, saveModelToString, useBackend } from '../src/index';
 
 async function main(): Promise<void> {
   await useBackend('wasm');
   // A 1x1 grid with 2 layers per cell: Dense 2 -> 8 (tanh), Dense 8 -> 1 (sigmoid).
   const net = Network.create({ rows: 1, cols: 1, layersPerCell: 2 }, { residualMode: 'none' });
-  const rng = mulberry32(42);
+  const rng = createRng(42);
   const init = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => (rng() * 2 - 1) * scale);
   net.setLayer(0, new DenseLayer({ type: 'dense', inputSize: 2, outputSize: 8, activation: Activation.Tanh }, { kernel: init(16, 1), bias: init(8, 0.1) }));
   net.setLayer(1, new DenseLayer({ type: 'dense', inputSize: 8, outputSize: 1, activation: Activation.Sigmoid }, { kernel: init(8, 1), bias: init(1, 0.1) }));
@@ -41,18 +41,6 @@ async function main(): Promise<void> {
   net.dispose();
   again.dispose();
   if (!same) process.exitCode = 1;
-}
-
-/** Small seeded PRNG so the example prints the same numbers every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 main().catch((e: unknown) => {

@@ -7,9 +7,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { buildNetworkFromJSON, loadModelFromString, saveModelToString, useBackend } from '../src/index';
+import { buildNetworkFromJSON, loadModelFromString, saveModelToString, useBackend, createRng } from '../src/index';
 import { LoadModelFromString, DisposeNetwork, type LoomNetworkObject } from '../src/compat/index';
-import { mulberry32, runMain } from './example_util';
+import { runMain } from './example_util';
 
 runMain(async () => {
   await useBackend('cpu');
@@ -25,7 +25,7 @@ runMain(async () => {
       ],
     }),
   );
-  net.initializeWeights(mulberry32(9));
+  net.initializeWeights(createRng(9));
   fs.writeFileSync(file, saveModelToString(net, 'demo'));
   console.log(`saved ${fs.statSync(file).size} bytes to ${file}`);
 

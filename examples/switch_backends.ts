@@ -6,8 +6,8 @@
  * Run: npm run build && node dist/examples/switch_backends.js [MODEL_DIR] [--webgpu]
  */
 import * as path from 'path';
-import { buildNetworkFromJSON, currentBackend, loadCausalLM, useBackend, type BackendName } from '../src/index';
-import { mulberry32, runMain } from './example_util';
+import { buildNetworkFromJSON, currentBackend, loadCausalLM, useBackend, type BackendName, createRng } from '../src/index';
+import { runMain } from './example_util';
 
 const DEFAULT_MODEL = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'tiny-random-gpt2');
 
@@ -28,7 +28,7 @@ runMain(async () => {
         ],
       }),
     );
-    net.initializeWeights(mulberry32(1)); // same seed: same weights on every backend
+    net.initializeWeights(createRng(1)); // same seed: same weights on every backend
     let t = performance.now();
     const y = Array.from(net.forward(x));
     const netMs = performance.now() - t;

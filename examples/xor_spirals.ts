@@ -4,9 +4,9 @@
  *
  * Run: npm run build && node dist/examples/xor_spirals.js
  */
-import { buildNetworkFromJSON, useBackend, type Network } from '../src/index';
+import { buildNetworkFromJSON, useBackend, type Network, createRng } from '../src/index';
 import { train, type TrainingBatch } from '../src/index';
-import { mulberry32, runMain, sparkline } from './example_util';
+import { runMain, sparkline } from './example_util';
 
 /** A 1x3 grid: 2 -> hidden (tanh) -> hidden (tanh) -> 1 (sigmoid). */
 function gridNetwork(hidden: number, seed: number, batchSize = 1): Network {
@@ -24,7 +24,7 @@ function gridNetwork(hidden: number, seed: number, batchSize = 1): Network {
     }),
     { residualMode: 'none' },
   );
-  net.initializeWeights(mulberry32(seed));
+  net.initializeWeights(createRng(seed));
   return net;
 }
 
@@ -82,7 +82,7 @@ runMain(async () => {
   a.dispose();
 
   // 240 points in batches of 20 samples: one forward pass per batch.
-  const data = batches(spirals(120, mulberry32(7)), 20);
+  const data = batches(spirals(120, createRng(7)), 20);
   const b = gridNetwork(32, 2, 20);
   const r2 = await train(b, data, { epochs: 250, learningRate: 0.03, optimizer: { type: 'adam' }, shuffle: true, seed: 3 });
   const spiralAcc = accuracy(b, data);

@@ -7,18 +7,19 @@ import {
   ACTIVATION_NAMES,
   LAYER_KINDS,
   Network,
+  createRng,
   loadModelFromString,
   saveModelToString,
+  train,
   useBackend,
   type LayerKind,
   type LayerRecord,
   type NetworkDescription,
   type ResidualMode,
 } from '../../src/index';
-import { train } from '../../src/training/index';
 import { byId, describeError, download, formatCount, formatNum, guarded, h, numberValue, showError } from './common';
 import { drawLossChart } from './loss_chart';
-import { PRESETS, TOY_DATASETS, seededRng, type Preset, type ToyDataset } from './toy_data';
+import { PRESETS, TOY_DATASETS, type Preset, type ToyDataset } from './toy_data';
 
 /** A LOOM-style layer constructor of the registry (`InitDenseLayer`, ...). */
 type LayerInitFunction = NonNullable<LayerKind['initFunctions']>[number];
@@ -65,7 +66,7 @@ const el = {
 let net: Network | null = null;
 let abort: AbortController | null = null;
 let history: number[] = [];
-const rng = seededRng(1234);
+const rng = createRng(1234);
 
 // ---------- layer pickers ----------
 

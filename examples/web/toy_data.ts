@@ -1,6 +1,7 @@
 /**
  * Built-in toy datasets of the network builder page, and ready-made network presets for them.
  */
+import { createRng } from '../../src/index';
 
 /** One sample: input vector and target vector. */
 export interface Sample {
@@ -19,20 +20,8 @@ export interface ToyDataset {
   samples: Sample[];
 }
 
-/** Deterministic uniform RNG (mulberry32). */
-export function seededRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function circles(): Sample[] {
-  const rng = seededRng(5);
+  const rng = createRng(5);
   const out: Sample[] = [];
   for (let i = 0; i < 80; i++) {
     const x = rng() * 2 - 1;
