@@ -2,6 +2,13 @@
 'use strict';
 // The `loom` command line; the code lives in dist/src/cli (built by `npm run build`).
 const { runCli } = require('../dist/src/cli/main.js');
+// `loom logits ... | head`: a closed pipe ends the command quietly, as for any Unix tool.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e && e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
 runCli(process.argv.slice(2), {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
