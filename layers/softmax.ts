@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError } from '../src/core/errors';
 import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
 import { LayerType, SOFTMAX_VARIANTS, type SoftmaxVariantName } from '../src/core/types';
-import { createRng } from '../src/generation/rng';
+import { createRng } from '../src/core/rng';
 import type { ForwardContext, GridLayer, LayerInitFunction, LayerKind, LayerParam, LayerSummary, LoomGradients } from './layer';
 import { SOFTMAX_VARIANT_FNS, variantOutputSize, type SoftmaxConfig } from './softmax_variants';
 

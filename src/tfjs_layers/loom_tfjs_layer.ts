@@ -26,7 +26,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError } from '../core/errors';
 import { cloneRecord, RECORD_FIELDS, type LayerRecord } from '../core/layer_record';
-import { createRng } from '../generation/rng';
+import { createRng } from '../core/rng';
 import { kindByCode, LAYER_KINDS, SoftmaxLayer, type ForwardContext, type GridLayer, type LayerKind } from '../../layers/index';
 import { decodeDefinition, encodeDefinition, recordToDefinition } from './definition';
 import { GridParamVariable } from './grid_param_variable';

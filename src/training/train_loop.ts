@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError, TrainingError } from '../core/errors';
-import { createRng } from '../generation/rng';
+import { createRng } from '../core/rng';
 import type { Network } from '../network/network';
 import { evaluateNetwork, type DeviationMetrics } from './evaluate';
 import { resolveLoss, type LossFunction } from './losses';
