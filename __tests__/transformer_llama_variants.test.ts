@@ -12,6 +12,7 @@ interface Variant {
   tied: boolean;
   attentionBias: boolean;
   ropeScaling?: Record<string, unknown>;
+  slidingWindow?: number;
   invFreq: (hd: number, theta: number) => number[];
 }
 
@@ -32,6 +33,8 @@ const VARIANTS: Variant[] = [
     ropeScaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 }, invFreq: llama3Freq(8, 1, 4, 16) },
   { name: 'mistral: head_dim != hidden/heads, linear scaling', modelType: 'mistral', heads: 2, kvHeads: 2, headDim: 12, tied: false, attentionBias: false,
     ropeScaling: { type: 'linear', factor: 2 }, invFreq: (hd, th) => defaultFreq(hd, th).map((f) => f / 2) },
+  { name: 'mistral: sliding window 4 over 12 tokens, GQA 4:2', modelType: 'mistral', heads: 4, kvHeads: 2, headDim: 4, tied: false, attentionBias: false,
+    slidingWindow: 4, invFreq: defaultFreq },
 ];
 
 function build(v: Variant, d: number, layers: number, vocab: number, inner: number, seed: number): Uint8Array {
@@ -80,6 +83,7 @@ describe.each(['wasm', 'cpu'] as const)('llama family variants on %s', (backend)
       model_type: v.modelType, vocab_size: vocab, hidden_size: d, num_hidden_layers: layers, num_attention_heads: v.heads, num_key_value_heads: v.kvHeads,
       head_dim: v.headDim, intermediate_size: inner, rms_norm_eps: 1e-6, rope_theta: theta, tie_word_embeddings: v.tied, attention_bias: v.attentionBias,
       max_position_embeddings: 64, ...(v.ropeScaling ? { rope_scaling: v.ropeScaling } : {}),
+      ...(v.slidingWindow ? { sliding_window: v.slidingWindow } : {}),
     };
     const bytes = build(v, d, layers, vocab, inner, 99);
     const model = await loadCausalLM({ config, weights: bytes });
@@ -88,6 +92,7 @@ describe.each(['wasm', 'cpu'] as const)('llama family variants on %s', (backend)
     const ref = llamaReference((n) => Float64Array.from(file.get(n).data), {
       d, heads: v.heads, kvHeads: v.kvHeads, headDim: v.headDim, layers, vocab, inner, eps: 1e-6, invFreq: v.invFreq(v.headDim, theta),
       qkvBias: v.modelType === 'qwen2' || v.attentionBias, oBias: v.attentionBias, tied: v.tied,
+      ...(v.slidingWindow ? { slidingWindow: v.slidingWindow } : {}),
     }, ids);
     const got = model.forward([ids], { allPositions: true });
     const data = got.dataSync();
@@ -95,6 +100,16 @@ describe.each(['wasm', 'cpu'] as const)('llama family variants on %s', (backend)
     for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(data[i]! - ref[i]!));
     expect(worst).toBeLessThan(1e-4);
     got.dispose();
+    // the same logits token by token through the KV cache (the window must hold at decode time too)
+    const cache = model.createCache(1, ids.length);
+    ids.forEach((id, t) => {
+      const step = model.forward([[id]], { cache });
+      const row = step.dataSync();
+      for (let j = 0; j < vocab; j++) worst = Math.max(worst, Math.abs(row[j]! - ref[t * vocab + j]!));
+      step.dispose();
+    });
+    cache.dispose();
+    expect(worst).toBeLessThan(1e-4);
     model.dispose();
   });
 });

@@ -211,6 +211,9 @@ export function parseHFConfig(config: unknown, generationConfig?: unknown, file 
     qkvBias: biasAll || llamaBias || mt === 'qwen2',
     attnOutBias: biasAll || llamaBias,
     mlpBias: mt === 'gpt2' || mt === 'gpt_neox' || ((mt === 'llama' || mt === 'mistral') && r.bool('mlp_bias', false)),
+    // Mistral's window (null = none). Qwen2 configs carry one too but transformers only applies it
+    // with use_sliding_window, per layer; that case is not supported and reads as full attention.
+    ...(mt === 'mistral' && r.has('sliding_window') ? { slidingWindow: r.int('sliding_window') } : {}),
   };
 }
 

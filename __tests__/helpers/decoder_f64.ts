@@ -67,11 +67,13 @@ function erf(x: number): number {
 const geluExact = (x: number): number => 0.5 * x * (1 + erf(x / Math.SQRT2));
 
 /** Causal softmax attention of one head: q (T, hd), k (T, hd), v (T, hd) -> (T, hd). */
-function attendHead(q: Float64Array[], k: Float64Array[], v: Float64Array[], hd: number): Float64Array[] {
+function attendHead(q: Float64Array[], k: Float64Array[], v: Float64Array[], hd: number, window = Infinity): Float64Array[] {
   const out: Float64Array[] = [];
   for (let t = 0; t < q.length; t++) {
     const scores: number[] = [];
-    for (let s = 0; s <= t; s++) {
+    const first = Math.max(0, t - window + 1); // sliding window: keys t - window < s <= t
+    for (let s = 0; s < first; s++) scores.push(-Infinity);
+    for (let s = first; s <= t; s++) {
       let dot = 0;
       for (let j = 0; j < hd; j++) dot += q[t]![j]! * k[s]![j]!;
       scores.push(dot / Math.sqrt(hd));
@@ -197,6 +199,8 @@ export interface LlamaRefConfig {
   qkvBias: boolean;
   oBias: boolean;
   tied: boolean;
+  /** Mistral's sliding window (keys q - window < k <= q). */
+  slidingWindow?: number;
 }
 
 /** HF LlamaForCausalLM / Qwen2ForCausalLM (RMSNorm, rotate_half RoPE, repeat_kv GQA, SwiGLU). */
@@ -234,7 +238,7 @@ export function llamaReference(get: Tensors, cfg: LlamaRefConfig, ids: number[])
       const qh = q.map((r, t) => rope(r.slice(hh * hd, (hh + 1) * hd), t));
       const kh = k.map((r, t) => rope(r.slice(kv * hd, (kv + 1) * hd), t));
       const vh = v.map((r) => r.slice(kv * hd, (kv + 1) * hd));
-      attendHead(qh, kh, vh, hd).forEach((o, t) => merged[t]!.set(o, hh * hd));
+      attendHead(qh, kh, vh, hd, cfg.slidingWindow).forEach((o, t) => merged[t]!.set(o, hh * hd));
     }
     xs = xs.map((x, t) => {
       const a = linear(merged[t]!, get(`${n}self_attn.o_proj.weight`), cfg.oBias ? get(`${n}self_attn.o_proj.bias`) : null, d);

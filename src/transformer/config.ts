@@ -52,5 +52,10 @@ export interface ModelConfig extends CausalLMInfo {
   readonly attnOutBias: boolean;
   /** Biases on the MLP projections. */
   readonly mlpBias: boolean;
+  /**
+   * Mistral's sliding-window attention: a query at position q sees keys at positions
+   * q - slidingWindow < k <= q (Hugging Face's mask). Absent: every earlier position.
+   */
+  readonly slidingWindow?: number;
 }
 

@@ -115,7 +115,8 @@ export class DecoderLM implements CausalLM {
       }
     }
     // Additive mask (B, 1, T, S): causal plus padding; skipped when everything is visible.
-    let needMask = t > 1 || (mask?.some((r) => r.some((m) => m === 0)) ?? false);
+    const window = this.config.slidingWindow;
+    let needMask = t > 1 || (mask?.some((r) => r.some((m) => m === 0)) ?? false) || (window !== undefined && total > window);
     let maskData: Float32Array | null = null;
     if (needMask) {
       maskData = new Float32Array(b * t * total);
@@ -123,7 +124,8 @@ export class DecoderLM implements CausalLM {
       for (let i = 0; i < b; i++) {
         for (let q = 0; q < t; q++) {
           for (let s = 0; s < total; s++) {
-            const visible = s <= past + q && (mask ? mask[i]![s] !== 0 : true);
+            const visible =
+              s <= past + q && (window === undefined || s > past + q - window) && (mask ? mask[i]![s] !== 0 : true);
             if (!visible) {
               maskData[(i * t + q) * total + s] = MASKED;
               needMask = true;
