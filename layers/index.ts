@@ -2,14 +2,12 @@
  * The one registry of grid layer types. Adding a layer = one file + one line here.
  */
 import { UnsupportedLayerError } from '../src/core/errors';
-import { LayerType } from '../src/core/types';
 import { denseKind } from './dense';
 import { conv2dKind } from './conv2d';
 import { multiHeadAttentionKind } from './multi_head_attention';
 import { rnnKind } from './rnn';
 import { lstmKind } from './lstm';
 import type { LayerKind } from './layer';
-import { pendingKind } from './pending';
 import { softmaxKind } from './softmax';
 import { layerNormKind } from './layer_norm';
 import { residualKind } from './residual';

@@ -74,6 +74,11 @@ export function checkGridConfig(config: ModelConfig): void {
   if (rope.scaling.type !== 'default') {
     throw new ConfigError(`config.json: rope scaling '${rope.scaling.type}' is not supported by the grid path, expected none (use loadCausalLM)`);
   }
+  if (config.slidingWindow !== undefined && config.slidingWindow < config.maxPositions) {
+    throw new ConfigError(
+      `config.json: sliding_window ${config.slidingWindow} (< ${config.maxPositions} positions) is not supported by the grid path's attention layer; use loadCausalLM`,
+    );
+  }
 }
 
 function rmsNormRecord(gamma: Float32Array, eps: number): LayerRecord {

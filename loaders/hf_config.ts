@@ -140,6 +140,15 @@ export function parseHFConfig(config: unknown, generationConfig?: unknown, file 
   const mt = modelType as ModelType;
   const a = ARCH[mt];
   const r = new Reader(config, file);
+  if (mt === 'qwen2' && r.bool('use_sliding_window', false)) {
+    const window = r.int('sliding_window', Number.MAX_SAFE_INTEGER);
+    const positions = r.int('max_position_embeddings', Number.MAX_SAFE_INTEGER);
+    if (window < positions && r.int('max_window_layers', 0, 0) < r.int('num_hidden_layers')) {
+      throw new ConfigError(
+        `${file}: use_sliding_window with sliding_window ${window} < max_position_embeddings ${positions} (per-layer sliding attention) is not supported, expected use_sliding_window: false`,
+      );
+    }
+  }
   const hiddenSize = r.int(a.hidden);
   const numLayers = r.int(a.layers);
   const numHeads = r.int(a.heads);
@@ -211,8 +220,8 @@ export function parseHFConfig(config: unknown, generationConfig?: unknown, file 
     qkvBias: biasAll || llamaBias || mt === 'qwen2',
     attnOutBias: biasAll || llamaBias,
     mlpBias: mt === 'gpt2' || mt === 'gpt_neox' || ((mt === 'llama' || mt === 'mistral') && r.bool('mlp_bias', false)),
-    // Mistral's window (null = none). Qwen2 configs carry one too but transformers only applies it
-    // with use_sliding_window, per layer; that case is not supported and reads as full attention.
+    // Mistral's window (null = none). Qwen2 configs carry one too, applied by transformers only with
+    // use_sliding_window (per layer, from max_window_layers): refused at the top rather than run wrongly.
     ...(mt === 'mistral' && r.has('sliding_window') ? { slidingWindow: r.int('sliding_window') } : {}),
   };
 }

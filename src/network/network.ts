@@ -263,16 +263,19 @@ export class Network {
     const x = Float32Array.from(input instanceof tf.Tensor ? (input.dataSync() as Float32Array) : input);
     if (x.some((v) => !Number.isFinite(v))) throw new NonFiniteError('network input contains NaN or Infinity');
     this.checkInput(x.length);
-    const acts: (Float32Array | null)[] = new Array<Float32Array | null>(this.layers.length + 1).fill(null);
-    acts[0] = x;
-    const out = tf.tidy(() => {
-      const y = this.forwardTensor(tf.tensor1d(x), {
-        onLayerOutput: (i, t) => {
-          acts[i + 1] = t.dataSync() as Float32Array;
-        },
-      });
-      return y.dataSync() as Float32Array;
+    // One host read for every layer's output (a read per layer would stall a GPU backend L times).
+    const all = tf.tidy(() => {
+      const outs: tf.Tensor1D[] = [];
+      this.forwardTensor(tf.tensor1d(x), { onLayerOutput: (_i, t) => outs.push(t) });
+      return { sizes: outs.map((t) => t.size), data: outs.length ? (tf.concat(outs).dataSync() as Float32Array) : new Float32Array(0) };
     });
+    const acts: (Float32Array | null)[] = [x];
+    let offset = 0;
+    for (const size of all.sizes) {
+      acts.push(all.data.slice(offset, offset + size));
+      offset += size;
+    }
+    const out = acts[acts.length - 1] ?? x;
     this.lastInput = x;
     this.activations = acts;
     return new Float32Array(out);

@@ -1,6 +1,6 @@
 /**
  * LLaMA family (llama, mistral, qwen2): tensor names and conversion to {@link DecoderWeights}.
- * Mistral's sliding window is not applied (it only matters past `sliding_window` positions).
+ * Mistral's sliding window is applied by the attention mask in model.ts (config `slidingWindow`).
  * Ref: transformers modeling_llama / modeling_qwen2 / modeling_mistral.
  */
 import type { ModelConfig } from './config';

@@ -136,7 +136,9 @@ export class DecoderLM implements CausalLM {
     }
 
     const newKV: tf.Tensor4D[] = [];
-    const logits = tf.tidy(() => {
+    let logits: tf.Tensor;
+    try {
+      logits = tf.tidy(() => {
       const w = this.weights;
       const d = cfg.hiddenSize;
       const n = b * t;
@@ -148,7 +150,10 @@ export class DecoderLM implements CausalLM {
       let cos: tf.Tensor4D | null = null;
       let sin: tf.Tensor4D | null = null;
       if (cfg.rope) {
-        const tables = ropeTables(cfg.rope, positions, total);
+        // dynamic NTK scaling follows the longest real position (HF: max(position_ids) + 1), not padding
+        let maxPos = 0;
+        for (const pos of positions) maxPos = Math.max(maxPos, pos);
+        const tables = ropeTables(cfg.rope, positions, maxPos + 1);
         const half = cfg.rope.rotaryDim / 2;
         cos = tf.tensor4d(tables.cos, [b, t, 1, half]); // (B, T, 1, rot/2)
         sin = tf.tensor4d(tables.sin, [b, t, 1, half]); // (B, T, 1, rot/2)
@@ -209,7 +214,11 @@ export class DecoderLM implements CausalLM {
       }
       const out = tf.matMul(norm(x, w.finalNorm, kind, eps), w.lmHead); // (B or N, V)
       return options.allPositions ? tf.reshape(out, [b, t, cfg.vocabSize]) : out; // (B, T, V) or (B, V)
-    });
+      });
+    } catch (e) {
+      tf.dispose(newKV); // kept K/V of the layers that ran before the failure
+      throw e;
+    }
     if (cache) {
       for (let l = 0; l < cfg.numLayers; l++) cache.store(l, newKV[2 * l]!, newKV[2 * l + 1]!);
       cache.advance(t);
