@@ -8,6 +8,7 @@
  * `rope` (boolean, default true), `rope_theta` (number, default 1e6), `causal` (boolean, default true).
  */
 import * as tf from '@tensorflow/tfjs';
+import { concatFloat32 } from '../src/core/arrays';
 import { ConfigError } from '../src/core/errors';
 import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
 import { activationFromInt, LayerType, type ActivationCode } from '../src/core/types';
@@ -62,16 +63,16 @@ export interface MultiHeadAttentionWeights {
   readonly outputBias: Float32Array;
 }
 
-/** Per-length constants of the forward pass. */
+/**
+ * Per-length constants of the forward pass, as host arrays: the layer owns no tensors besides its
+ * weights (the tfjs wrapper frees only those), so each forward uploads these (S, hd) and (S, S) tables.
+ */
 interface SeqTables {
   readonly seqLength: number;
-  /** (S, hd) each; empty without RoPE. */
-  readonly cos: Float32Array;
-  readonly sin: Float32Array;
-  /** (group*S, S): 1 where key <= query (row r is query r mod S). */
-  readonly keep: Float32Array;
-  /** (group*S, S): -1e9 where key > query. */
-  readonly fill: Float32Array;
+  /** (S, hd) each; null without RoPE. */
+  readonly rope: { readonly cos: Float32Array; readonly sin: Float32Array } | null;
+  /** (S, S) each, broadcast over heads; null when not causal. keep: 1 where key <= query; fill: -1e9 where key > query. */
+  readonly mask: { readonly keep: Float32Array; readonly fill: Float32Array } | null;
 }
 
 const WEIGHT_NAMES = ['qWeights', 'kWeights', 'vWeights', 'outputWeight', 'qBias', 'kBias', 'vBias', 'outputBias'] as const;
@@ -87,6 +88,7 @@ export class MultiHeadAttentionLayer implements GridLayer {
   readonly headSize: number;
   private readonly vars: Readonly<Record<(typeof WEIGHT_NAMES)[number], tf.Variable>> | null;
   private readonly extraExt: LayerRecord['ext'];
+  /** RoPE tables and causal mask of the last sequence length. */
   private tables: SeqTables | null = null;
 
   /**
@@ -145,7 +147,7 @@ export class MultiHeadAttentionLayer implements GridLayer {
   }
 
   apply(x: tf.Tensor1D, ctx: ForwardContext): tf.Tensor1D {
-    const { dModel: d, numHeads: hq, rope, ropeTheta, causal } = this.config;
+    const { dModel: d, numHeads: hq } = this.config;
     if (!this.vars) {
       throw new ConfigError(`${ctx.where}: layer has no weights; load them or call InitializeWeights`);
     }
@@ -165,9 +167,9 @@ export class MultiHeadAttentionLayer implements GridLayer {
     let kh = k.reshape([s, hkv, hd]).transpose([1, 0, 2]) as tf.Tensor3D; // (Hkv, S, hd)
     const vh = v.reshape([s, hkv, hd]).transpose([1, 0, 2]) as tf.Tensor3D; // (Hkv, S, hd)
     const tables = this.tablesFor(s);
-    if (rope) {
-      const cos = tf.tensor2d(tables.cos, [s, hd]); // (S, hd)
-      const sin = tf.tensor2d(tables.sin, [s, hd]); // (S, hd)
+    if (tables.rope) {
+      const cos = tf.tensor2d(tables.rope.cos, [s, hd]); // (S, hd)
+      const sin = tf.tensor2d(tables.rope.sin, [s, hd]); // (S, hd)
       qh = applyRotateHalf(qh, cos, sin);
       kh = applyRotateHalf(kh, cos, sin);
     }
@@ -175,11 +177,12 @@ export class MultiHeadAttentionLayer implements GridLayer {
     // one kv head are contiguous and fold into its rows.
     const qg = qh.reshape([hkv, group * s, hd]); // (Hkv, group*S, hd)
     let scores = tf.mul(tf.matMul(qg, kh, false, true), Math.fround(1 / Math.sqrt(hd))); // (Hkv, group*S, S)
-    if (causal) {
+    if (tables.mask) {
       // keep is 1 where key <= query, fill is -1e9 elsewhere: LOOM replaces (not adds) masked scores
-      const keep = tf.tensor2d(tables.keep, [group * s, s]); // (group*S, S)
-      const fill = tf.tensor2d(tables.fill, [group * s, s]); // (group*S, S)
-      scores = tf.add(tf.mul(scores, keep), fill); // (Hkv, group*S, S)
+      const keep = tf.tensor2d(tables.mask.keep, [s, s]); // (S, S), broadcast over heads
+      const fill = tf.tensor2d(tables.mask.fill, [s, s]); // (S, S)
+      const grouped = scores.reshape([hkv, group, s, s]); // (Hkv, group, S, S)
+      scores = tf.add(tf.mul(grouped, keep), fill).reshape([hkv, group * s, s]); // (Hkv, group*S, S)
     }
     const p = tf.softmax(scores); // (Hkv, group*S, S)
     const o = tf.matMul(p, vh); // (Hkv, group*S, hd)
@@ -189,20 +192,23 @@ export class MultiHeadAttentionLayer implements GridLayer {
     return y.reshape([s * d]); // (S*D)
   }
 
-  /** RoPE tables and causal mask rows for `s` tokens (plain arrays, cached for the last length). */
+  /** RoPE tables and causal mask for `s` tokens (host arrays, cached for the last length). */
   private tablesFor(s: number): SeqTables {
     if (this.tables?.seqLength === s) return this.tables;
-    const group = this.config.numHeads / this.kvHeads;
-    const rope = this.config.rope ? loomRopeTables(s, this.headSize, this.config.ropeTheta) : { cos: new Float32Array(0), sin: new Float32Array(0) };
-    const keep = new Float32Array(group * s * s);
-    const fill = new Float32Array(group * s * s);
-    for (let r = 0; r < group * s; r++) {
-      for (let c = 0; c < s; c++) {
-        if (c <= r % s) keep[r * s + c] = 1;
-        else fill[r * s + c] = -1e9;
+    const { rope, ropeTheta, causal } = this.config;
+    let mask: SeqTables['mask'] = null;
+    if (causal) {
+      const keep = new Float32Array(s * s);
+      const fill = new Float32Array(s * s);
+      for (let r = 0; r < s; r++) {
+        for (let c = 0; c < s; c++) {
+          if (c <= r) keep[r * s + c] = 1;
+          else fill[r * s + c] = -1e9;
+        }
       }
+      mask = { keep, fill };
     }
-    this.tables = { seqLength: s, ...rope, keep, fill };
+    this.tables = { seqLength: s, rope: rope ? loomRopeTables(s, this.headSize, ropeTheta) : null, mask };
     return this.tables;
   }
 
@@ -229,7 +235,7 @@ export class MultiHeadAttentionLayer implements GridLayer {
 
   loomGradients(grads: readonly Float32Array[]): LoomGradients {
     if (grads.length < 8) return { kernel: null, bias: null };
-    return { kernel: concatArrays(grads.slice(0, 4)), bias: concatArrays(grads.slice(4, 8)) };
+    return { kernel: concatFloat32(grads.slice(0, 4)), bias: concatFloat32(grads.slice(4, 8)) };
   }
 
   summary(): LayerSummary {
@@ -247,16 +253,6 @@ export class MultiHeadAttentionLayer implements GridLayer {
   dispose(): void {
     for (const p of this.params) p.variable.dispose();
   }
-}
-
-function concatArrays(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 type Ext = LayerRecord['ext'];

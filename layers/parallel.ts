@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError } from '../src/core/errors';
 import { emptyRecord, type GridPosition, type LayerRecord } from '../src/core/layer_record';
 import { LayerType } from '../src/core/types';
+import { concatFloat32 } from '../src/core/arrays';
 import type { ForwardContext, GridLayer, LayerInitFunction, LayerKind, LayerParam, LayerSummary, LoomGradients } from './layer';
 
 /** Finds the registry entry of a LOOM type code (injected: the registry imports this file). */
@@ -161,13 +162,7 @@ export class ParallelLayer implements GridLayer {
       if (g.kernel) kernels.push(g.kernel);
       if (g.bias) biases.push(g.bias);
     }
-    const cat = (parts: Float32Array[]): Float32Array | null => {
-      if (parts.length === 0) return null;
-      const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-      let o = 0;
-      for (const p of parts) (out.set(p, o), (o += p.length));
-      return out;
-    };
+    const cat = (parts: Float32Array[]): Float32Array | null => (parts.length === 0 ? null : concatFloat32(parts));
     return { kernel: cat(kernels), bias: cat(biases) };
   }
 

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError } from '../src/core/errors';
 import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
 import { activationFromInt, type ActivationCode } from '../src/core/types';
+import { concatFloat32 } from '../src/core/arrays';
 import { makeVariable, type ForwardContext, type LayerSummary, type LoomGradients } from './layer';
 import { isSize, normalScaled, requireLength, uniformSymmetric } from './weight_utils';
 
@@ -123,13 +124,7 @@ export function stackStates(states: readonly tf.Tensor[], b: number, c: Recurren
 export function concatGradients(grads: readonly Float32Array[], count: number): LoomGradients {
   const parts = grads.slice(0, count);
   if (parts.length < count) return { kernel: null, bias: null };
-  const kernel = new Float32Array(parts.reduce((n, g) => n + g.length, 0));
-  let o = 0;
-  for (const g of parts) {
-    kernel.set(g, o);
-    o += g.length;
-  }
-  return { kernel, bias: null };
+  return { kernel: concatFloat32(parts), bias: null };
 }
 
 /** Fresh weights of `initializeWeights` (network.md 8.1): W_ih, W_hh ~ U(-0.1, 0.1), in that order. */

@@ -38,9 +38,7 @@ export class SoftmaxLayer implements GridLayer {
     ext: LayerRecord['ext'] = {},
   ) {
     this.ext = { ...ext };
-    const seed = ext[EXT_GUMBEL_SEED];
-    const rng = createRng(typeof seed === 'number' ? seed : undefined);
-    this.uniformSource = (n) => Float32Array.from({ length: n }, () => Math.fround(rng()));
+    this.uniformSource = this.seededUniformSource();
     if (!Number.isFinite(config.temperature)) throw new ConfigError(`${where}: temperature must be finite, got ${config.temperature}`);
   }
 
@@ -49,12 +47,14 @@ export class SoftmaxLayer implements GridLayer {
    * LOOM: pass a source returning the uniforms LOOM drew after `rand.Seed` on every call.
    */
   setUniformSource(source: UniformSource | null): void {
-    if (source) {
-      this.uniformSource = source;
-    } else {
-      const rng = createRng(typeof this.ext[EXT_GUMBEL_SEED] === 'number' ? (this.ext[EXT_GUMBEL_SEED] as number) : undefined);
-      this.uniformSource = (n) => Float32Array.from({ length: n }, () => Math.fround(rng()));
-    }
+    this.uniformSource = source ?? this.seededUniformSource();
+  }
+
+  /** A fresh float32 uniform stream seeded by `ext.gumbelSeed` (random when unset). */
+  private seededUniformSource(): UniformSource {
+    const seed = this.ext[EXT_GUMBEL_SEED];
+    const rng = createRng(typeof seed === 'number' ? seed : undefined);
+    return (n) => Float32Array.from({ length: n }, () => Math.fround(rng()));
   }
 
   apply(x: tf.Tensor1D, ctx: ForwardContext): tf.Tensor1D {

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError } from '../src/core/errors';
 import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
 import { LayerType } from '../src/core/types';
+import { concatFloat32 } from '../src/core/arrays';
 import {
   makeVariable,
   normalFrom,
@@ -18,6 +19,7 @@ import {
   type LayerSummary,
   type LoomGradients,
 } from './layer';
+import { allOrNone } from './weight_utils';
 
 /** Serializable configuration of a SwiGLU layer. */
 export interface SwiGLUConfig {
@@ -111,13 +113,7 @@ export class SwiGLULayer implements GridLayer {
   /** LOOM computes no SwiGLU gradients; ours: kernel = dGate ++ dUp ++ dDown, bias = dbGate ++ dbUp ++ dbDown. */
   loomGradients(grads: readonly Float32Array[]): LoomGradients {
     if (grads.length < 6) return { kernel: null, bias: null };
-    const cat = (parts: readonly Float32Array[]): Float32Array => {
-      const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-      let off = 0;
-      for (const p of parts) (out.set(p, off), (off += p.length));
-      return out;
-    };
-    return { kernel: cat(grads.slice(0, 3)), bias: cat(grads.slice(3, 6)) };
+    return { kernel: concatFloat32(grads.slice(0, 3)), bias: concatFloat32(grads.slice(3, 6)) };
   }
 
   summary(): LayerSummary {
@@ -163,13 +159,8 @@ export const swigluKind: LayerKind = {
   residualRole: 'adds-output',
   fromRecord(r: LayerRecord, where: string): GridLayer {
     const config: SwiGLUConfig = { type: 'swiglu', inputSize: r.inputHeight, intermediateSize: r.outputHeight, activation: r.activation };
-    const present = SWIGLU_PARAMS.filter(({ name }) => (r[name]?.length ?? 0) > 0).map(({ name }) => name);
-    if (present.length > 0 && present.length < SWIGLU_PARAMS.length) {
-      const missing = SWIGLU_PARAMS.map(({ name }) => name).filter((n) => !present.includes(n));
-      throw new ShapeError(`${where}: swiglu needs all six weight tensors, missing ${missing.join(', ')}`);
-    }
-    const weights = present.length === 0 ? null : (Object.fromEntries(SWIGLU_PARAMS.map(({ name }) => [name, r[name]])) as unknown as SwiGLUWeights);
-    return new SwiGLULayer(config, weights, where, r.ext);
+    const found = allOrNone(where, 'swiglu', Object.fromEntries(SWIGLU_PARAMS.map(({ name }) => [name, r[name]])));
+    return new SwiGLULayer(config, found as SwiGLUWeights | null, where, r.ext);
   },
   // network.md 8.1: gate/up/down ~ U(-0.1, 0.1), biases 0
   initializeWeights(r: LayerRecord, rng: () => number): LayerRecord {

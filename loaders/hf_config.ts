@@ -8,6 +8,7 @@ import { ConfigError } from '../src/core/errors';
 import type { ModelType } from '../src/transformer/types';
 import { HIDDEN_ACTS } from '../src/transformer/config';
 import type { HiddenAct, ModelConfig, RopeConfig, RopeScaling } from '../src/transformer/config';
+import { parseJsonAs } from './json_read';
 
 export type { HiddenAct, ModelConfig, RopeConfig, RopeScaling } from '../src/transformer/config';
 
@@ -231,12 +232,6 @@ export function parseHFConfig(config: unknown, generationConfig?: unknown, file 
  * @throws ConfigError when the text is not JSON or the config is invalid.
  */
 export function parseHFConfigText(configText: string, generationConfigText?: string): ModelConfig {
-  const parse = (t: string, f: string): unknown => {
-    try {
-      return JSON.parse(t);
-    } catch (e) {
-      throw new ConfigError(`${f}: not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  };
+  const parse = (t: string, f: string): unknown => parseJsonAs(t, `${f}: not valid JSON`, ConfigError);
   return parseHFConfig(parse(configText, 'config.json'), generationConfigText === undefined ? undefined : parse(generationConfigText, 'generation_config.json'));
 }

@@ -93,11 +93,20 @@ export function readObject(v: unknown, path: string): JsonObject | null {
   return v;
 }
 
+/**
+ * Parses JSON text, or bytes decoded as strict UTF-8; a decoding or syntax error becomes
+ * `new ErrorClass(`${what}: ${reason}`)`.
+ * @throws ErrorClass when the input is not valid (UTF-8) JSON.
+ */
+export function parseJsonAs(text: string | Uint8Array, what: string, ErrorClass: new (message: string) => Error): unknown {
+  try {
+    return JSON.parse(typeof text === 'string' ? text : new TextDecoder('utf-8', { fatal: true }).decode(text)) as unknown;
+  } catch (e) {
+    throw new ErrorClass(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
 /** Parses JSON text, turning a SyntaxError into a LoomFormatError with `what` as prefix. */
 export function parseJson(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (e) {
-    throw new LoomFormatError(`${what}: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  return parseJsonAs(text, what, LoomFormatError);
 }

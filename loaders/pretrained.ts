@@ -7,6 +7,7 @@ import { buildCausalLM } from '../src/transformer/architectures';
 import type { DecoderLM } from '../src/transformer/model';
 import type { WeightSource } from '../src/transformer/weights';
 import { parseHFConfig, type ModelConfig } from './hf_config';
+import { parseJsonAs } from './json_read';
 import { isUrlString, joinSource, readText, type ByteSource, type ProgressCallback } from './byte_source';
 import { loadSafetensors, loadShardedSafetensors } from './safetensors';
 
@@ -38,11 +39,7 @@ function isWeightSource(w: unknown): w is WeightSource {
 }
 
 function parseJson(text: string, file: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  return parseJsonAs(text, `${file}: not valid JSON`, ConfigError);
 }
 
 async function jsonFrom(v: Record<string, unknown> | string | ByteSource, file: string): Promise<unknown> {

@@ -7,6 +7,7 @@
  */
 import { SafetensorsError } from '../src/core/errors';
 import { readBytes, readText, joinSource, type ByteSource, type ProgressCallback } from './byte_source';
+import { parseJsonAs } from './json_read';
 
 /** dtypes this reader decodes. */
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -83,12 +84,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 export function parseSafetensorsHeader(bytes: Uint8Array, fileSize: number = bytes.byteLength, file = 'safetensors'): SafetensorsHeader {
   const n = readHeaderLength(bytes, fileSize, file);
   if (bytes.byteLength < 8 + n) throw new SafetensorsError(`${file}: only ${bytes.byteLength} bytes given, header needs ${8 + n}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
-  } catch (e) {
-    throw new SafetensorsError(`${file}: header is not valid UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  const json = parseJsonAs(bytes.subarray(8, 8 + n), `${file}: header is not valid UTF-8 JSON`, SafetensorsError);
   if (!isObject(json)) throw new SafetensorsError(`${file}: header must be a JSON object, got ${Array.isArray(json) ? 'array' : typeof json}`);
   const dataOffset = 8 + n;
   const dataSize = fileSize - dataOffset;
@@ -341,13 +337,7 @@ export class SafetensorsCheckpoint {
  */
 export async function loadShardedSafetensors(indexSrc: string | URL, options: LoadSafetensorsOptions = {}): Promise<SafetensorsCheckpoint> {
   const indexName = indexSrc instanceof URL ? indexSrc.href : indexSrc;
-  let index: unknown;
-  try {
-    index = JSON.parse(await readText(indexSrc));
-  } catch (e) {
-    if (e instanceof SafetensorsError) throw e;
-    throw new SafetensorsError(`${indexName}: not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  const index = parseJsonAs(await readText(indexSrc), `${indexName}: not valid JSON`, SafetensorsError);
   if (!isObject(index) || !isObject(index.weight_map)) throw new SafetensorsError(`${indexName}: expected an object with a 'weight_map' object`);
   const weightMap = index.weight_map;
   const shardNames = new Set<string>();

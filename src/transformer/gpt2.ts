@@ -5,7 +5,7 @@
  */
 import type { ModelConfig } from './config';
 import { DecoderLM } from './model';
-import { WeightReader, transposeInto, type BlockWeights, type WeightSource } from './weights';
+import { transposeInto, withWeightReader, type BlockWeights, type WeightSource } from './weights';
 
 /** Checkpoint tensor names of GPT-2 (`prefix` is `transformer.` or empty, both occur on the Hub). */
 export const GPT2_NAMES = {
@@ -27,14 +27,10 @@ export const GPT2_NAMES = {
  * @throws SafetensorsError for a missing tensor, ShapeError for a shape that contradicts config.json.
  */
 export function buildGpt2(config: ModelConfig, source: WeightSource): DecoderLM {
-  const r = new WeightReader(source);
-  try {
+  return withWeightReader(source, (r) => {
     const p = source.has('transformer.wte.weight') ? 'transformer.' : '';
     const { hiddenSize: d, intermediateSize: m, vocabSize: v, maxPositions } = config;
-    const norm = (name: string): { gamma: ReturnType<WeightReader['vector']>; beta: ReturnType<WeightReader['vector']> } => ({
-      gamma: r.vector(`${name}.weight`, d),
-      beta: r.vector(`${name}.bias`, d),
-    });
+    const norm = (name: string) => r.layerNorm(name, d);
     const blocks: BlockWeights[] = [];
     for (let i = 0; i < config.numLayers; i++) {
       const n = GPT2_NAMES.block(p, i);
@@ -61,8 +57,5 @@ export function buildGpt2(config: ModelConfig, source: WeightSource): DecoderLM 
       gatedMlp: false,
     };
     return new DecoderLM(config, weights, r.parameterCount);
-  } catch (e) {
-    r.disposeAll();
-    throw e;
-  }
+  });
 }

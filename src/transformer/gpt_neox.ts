@@ -7,7 +7,7 @@
  */
 import type { ModelConfig } from './config';
 import { DecoderLM } from './model';
-import { WeightReader, transposeInto, type BlockWeights, type WeightSource } from './weights';
+import { transposeInto, withWeightReader, type BlockWeights, type WeightSource } from './weights';
 
 /** Checkpoint tensor names of GPT-NeoX. */
 export const GPT_NEOX_NAMES = {
@@ -29,33 +29,26 @@ export const GPT_NEOX_NAMES = {
  * @throws SafetensorsError for a missing tensor, ShapeError for a shape that contradicts config.json.
  */
 export function buildGptNeox(config: ModelConfig, source: WeightSource): DecoderLM {
-  const r = new WeightReader(source);
-  try {
+  return withWeightReader(source, (r) => {
     const { hiddenSize: d, numHeads: h, headDim: hd, intermediateSize: m, vocabSize: v } = config;
-    const norm = (name: string): { gamma: ReturnType<WeightReader['vector']>; beta: ReturnType<WeightReader['vector']> } => ({
-      gamma: r.vector(`${name}.weight`, d),
-      beta: r.vector(`${name}.bias`, d),
-    });
+    const norm = (name: string) => r.layerNorm(name, d);
     const blocks: BlockWeights[] = [];
     for (let i = 0; i < config.numLayers; i++) {
       const n = GPT_NEOX_NAMES.block(i);
-      // Rows (h, part, j) -> (part, h, j): part 0/1/2 = q/k/v.
-      const raw = r.read(`${n.qkv}.weight`, [3 * d, d]);
-      const grouped = new Float32Array(3 * d * d);
-      const rawBias = config.qkvBias ? r.read(`${n.qkv}.bias`, [3 * d]) : null;
-      const bias = new Float32Array(3 * d);
+      // Rows (h, part, j) -> columns (part, h, j), part 0/1/2 = q/k/v, transposed in the same
+      // pass: each (head, part) block of hd rows becomes hd contiguous columns.
+      const raw = r.read(`${n.qkv}.weight`, [3 * d, d]); // (3D, D) rows (h, part, j)
+      const rawBias = config.qkvBias ? r.read(`${n.qkv}.bias`, [3 * d]) : null; // (3D)
+      const qkv = new Float32Array(d * 3 * d); // (D, 3D)
+      const bias = new Float32Array(3 * d); // (3D)
       for (let head = 0; head < h; head++) {
         for (let part = 0; part < 3; part++) {
-          for (let j = 0; j < hd; j++) {
-            const from = (head * 3 + part) * hd + j;
-            const to = part * d + head * hd + j;
-            grouped.set(raw.subarray(from * d, (from + 1) * d), to * d);
-            if (rawBias) bias[to] = rawBias[from]!;
-          }
+          const from = (head * 3 + part) * hd;
+          const to = part * d + head * hd;
+          transposeInto(qkv, 3 * d, to, raw.subarray(from * d, (from + hd) * d), hd, d);
+          if (rawBias) bias.set(rawBias.subarray(from, from + hd), to);
         }
       }
-      const qkv = new Float32Array(d * 3 * d);
-      transposeInto(qkv, 3 * d, 0, grouped, 3 * d, d);
       const out = new Float32Array(d * d);
       transposeInto(out, d, 0, r.read(`${n.out}.weight`, [d, d]), d, d);
       const up = new Float32Array(d * m);
@@ -86,8 +79,5 @@ export function buildGptNeox(config: ModelConfig, source: WeightSource): Decoder
       gatedMlp: false,
     };
     return new DecoderLM(config, weights, r.parameterCount);
-  } catch (e) {
-    r.disposeAll();
-    throw e;
-  }
+  });
 }

@@ -3,6 +3,7 @@
  * per-architecture tensor-name tables use to build them from a checkpoint.
  */
 import * as tf from '@tensorflow/tfjs';
+import { concatFloat32 } from '../core/arrays';
 import { SafetensorsError, ShapeError } from '../core/errors';
 
 /** One stored tensor as a checkpoint reader hands it over (floats already widened to float32). */
@@ -104,6 +105,11 @@ export class WeightReader {
     return present ? this.vector(name, size) : undefined;
   }
 
+  /** LayerNorm parameters: gamma from `${name}.weight` and beta from `${name}.bias`, each (size). */
+  layerNorm(name: string, size: number): Required<NormWeights> {
+    return { gamma: this.vector(`${name}.weight`, size), beta: this.vector(`${name}.bias`, size) };
+  }
+
   /** A 1-D tensor from host data (e.g. fused biases). */
   vectorFrom(data: Float32Array): tf.Tensor1D {
     return this.keep(tf.tensor1d(data));
@@ -127,6 +133,20 @@ export class WeightReader {
 }
 
 /**
+ * Runs `build` with a fresh {@link WeightReader} over `source`. When it throws, every tensor read
+ * so far is disposed before the error propagates, so a model is never left half-loaded.
+ */
+export function withWeightReader<T>(source: WeightSource, build: (reader: WeightReader) => T): T {
+  const reader = new WeightReader(source);
+  try {
+    return build(reader);
+  } catch (e) {
+    reader.disposeAll();
+    throw e;
+  }
+}
+
+/**
  * Writes the transpose of `src` (rows, cols), i.e. (cols, rows), into `dst` (cols, dstCols) at
  * column offset `colOffset`. Used to turn PyTorch [out, in] weights into [in, out] and to fuse them.
  */
@@ -144,13 +164,5 @@ export function transposed(src: Float32Array, rows: number, cols: number): Float
   return out;
 }
 
-/** Concatenation of vectors. */
-export function concatVectors(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+/** Concatenation of vectors (fused biases); see {@link concatFloat32}. */
+export const concatVectors: (parts: readonly Float32Array[]) => Float32Array = concatFloat32;
