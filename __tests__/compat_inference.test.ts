@@ -18,6 +18,7 @@ import {
   installInferenceGlobals,
 } from '../src/compat/inference';
 import { loadCausalLM } from '../loaders/pretrained';
+import { loadTokenizer } from '../loaders/tokenizer';
 import { generate } from '../src/generation';
 
 const SHARED = path.join(__dirname, '..', '..', 'shared');
@@ -93,6 +94,22 @@ describe('loaded tiny-random-gpt2', () => {
     expect(Array.from({ length: 40 }, () => GenerateNextToken([3, 4, 5], 1.0))).toEqual(sampled);
     expect(new Set(sampled).size).toBeGreaterThan(5);
     expect(new Set(Array.from({ length: 10 }, () => GenerateNextToken([3, 4, 5], 0))).size).toBe(1);
+  });
+
+  it('GenerateText draws the ids generate() draws for the same seed and temperature (one shared step)', async () => {
+    const model = await loadCausalLM(TINY);
+    const tok = await loadTokenizer(TINY);
+    try {
+      for (const temperature of [0, 1, 1.7]) {
+        const r = await generate(model, tok, 'hello world', { maxNewTokens: 12, temperature, seed: 31, addSpecialTokens: false });
+        SetGenerationSeed(31);
+        const out = JSON.parse(GenerateText('hello world', 12, temperature)) as { generated_text: string; num_tokens: number };
+        expect(out.num_tokens).toBe(r.tokenIds.length);
+        expect(out.generated_text).toBe(tok.decode([...tok.encode('hello world', { addSpecialTokens: false }), ...r.tokenIds], { skipSpecialTokens: true }));
+      }
+    } finally {
+      model.dispose();
+    }
   });
 
   it('GenerateText returns the prompt plus continuation, keys sorted, and frees its tensors', () => {

@@ -6,7 +6,18 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { loadTokenizer, type Tokenizer } from '../loaders/tokenizer';
-import { createRng, generate, generateStream, TextStreamer, type GenerateOptions } from '../src/generation';
+import {
+  buildLogitsProcessors,
+  createRng,
+  DecodeSession,
+  decodeStepSync,
+  generate,
+  generateStream,
+  IncrementalDecoder,
+  TextStreamer,
+  type GenerateOptions,
+  type TextTokenizer,
+} from '../src/generation';
 import { ConfigError } from '../src/core/errors';
 import { FakeCausalLM, scriptedLogits, type LogitsFn } from './helpers/fake_causal_lm';
 
@@ -196,6 +207,101 @@ describe('SentencePiece byte fallback (Llama 2 tokenizer)', () => {
     expect(pieces.join('')).toBe(text);
     expect(pieces).toContain('🦙'); // four <0xNN> tokens, released together
     for (const p of pieces) expect(p).not.toContain('\uFFFD');
+  });
+});
+
+/** Wraps a tokenizer and records how many ids each decode call received. */
+function countingTokenizer(tok: Tokenizer): { tok: TextTokenizer; sizes: number[] } {
+  const sizes: number[] = [];
+  const wrapped: TextTokenizer = {
+    encode: (text, o) => tok.encode(text, o),
+    decode: (ids, o) => {
+      sizes.push(ids.length);
+      return tok.decode(ids, o);
+    },
+    applyChatTemplate: (m, o) => tok.applyChatTemplate(m, o),
+    eosTokenId: tok.eosTokenId,
+  };
+  return { tok: wrapped, sizes };
+}
+
+/** Pushes ids one at a time and collects every stable piece plus the flush. */
+function streamPieces(tok: TextTokenizer, ids: readonly number[], skipSpecialTokens = true): string[] {
+  const d = new IncrementalDecoder(tok, skipSpecialTokens);
+  const pieces: string[] = [];
+  for (const id of ids) {
+    d.push(id);
+    const p = d.take();
+    if (p) pieces.push(p);
+  }
+  const rest = d.flush();
+  if (rest) pieces.push(rest);
+  return pieces;
+}
+
+describe('windowed incremental decoding', () => {
+  const MULTI = 'Ünïcödé 🦙🦙 東京タワー, 😀 naïve café — ñandú 한국어 ✓ ';
+
+  it('a long generation of multi-byte tokens: pieces concatenate to the full decode, each decode sees a small window', () => {
+    const ids = gpt2.encode(MULTI.repeat(60));
+    expect(ids.length).toBeGreaterThan(2000);
+    const { tok, sizes } = countingTokenizer(gpt2);
+    const pieces = streamPieces(tok, ids);
+    expect(pieces.join('')).toBe(gpt2.decode(ids, { skipSpecialTokens: true }));
+    for (const p of pieces) expect(p).not.toContain('\uFFFD');
+    // windowed: no decode call re-reads the sequence, and the total work is linear in its length
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(12);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBeLessThan(10 * ids.length);
+  });
+
+  it('SentencePiece (Strip decoder, byte fallback, lone spaces, skipped specials) keeps every space', async () => {
+    const llama = await loadTokenizer(path.join(FIX, 'llama2-spm-tokenizer'));
+    const base = llama.encode('Hi  🦙 there 東京,   ok\n x', { addSpecialTokens: false });
+    // lone '▁' tokens (decoded alone: ''), byte-fallback emoji, and special tokens mid-sequence
+    const ids = [1, ...base, 2, 1, ...base, ...base, 2];
+    for (const skip of [true, false]) {
+      const { tok, sizes } = countingTokenizer(llama);
+      const pieces = streamPieces(tok, ids, skip);
+      expect(pieces.join('')).toBe(llama.decode(ids, { skipSpecialTokens: skip }));
+      for (const p of pieces) expect(p).not.toContain('\uFFFD');
+      expect(Math.max(...sizes)).toBeLessThan(ids.length);
+    }
+  });
+
+  it('a TextStreamer in a long generate decodes in windows and prints the returned text', async () => {
+    const script = gpt2.encode(MULTI.repeat(20));
+    const model = new FakeCausalLM(scriptedLogits(script, V, 1, EOS), { vocabSize: V, eosTokenIds: [EOS] });
+    const { tok, sizes } = countingTokenizer(gpt2);
+    const printed: string[] = [];
+    const streamer = new TextStreamer(tok, { skipPrompt: true, callback: (t) => printed.push(t) });
+    const r = await generate(model, tok, [1], { maxNewTokens: script.length + 5, streamer });
+    expect(r.finishReason).toBe('stop');
+    expect(r.text).toBe(MULTI.repeat(20));
+    expect(printed.join('')).toBe(r.text);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(12);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBeLessThan(20 * script.length);
+  });
+});
+
+describe('DecodeSession (the step shared by generate and the synchronous facade)', () => {
+  it('decodeStepSync gives the ids generate gives for the same options and seed', async () => {
+    const options = { temperature: 1.4, topK: 40, topP: 0.9, repetitionPenalty: 1.3 };
+    const logits = bigramLogits(300, 6);
+    const r = await generate(new FakeCausalLM(logits, { vocabSize: 300 }), null, [4, 5], { ...options, maxNewTokens: 15, seed: 21 });
+    const model = new FakeCausalLM(logits, { vocabSize: 300 });
+    const before = tf.memory().numTensors;
+    const session = new DecodeSession(model, [4, 5], { processors: buildLogitsProcessors(options, true), sampling: true, rng: createRng(21), maxNewTokens: 15 });
+    const ids: number[] = [];
+    try {
+      while (ids.length < 15) ids.push(decodeStepSync(session));
+    } finally {
+      session.dispose();
+    }
+    expect(ids).toEqual(r.tokenIds);
+    expect(session.ids).toEqual([4, 5, ...ids]);
+    expect(model.forwardCalls).toEqual([[[4, 5]], ...ids.slice(0, 14).map((id) => [[id]])]);
+    expect(model.caches.map((c) => [c.maxLength, c.disposed])).toEqual([[17, true]]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
 

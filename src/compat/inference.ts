@@ -15,8 +15,8 @@ import { SafetensorsFile } from '../../loaders/safetensors';
 import { buildCausalLM } from '../transformer/architectures';
 import type { DecoderLM } from '../transformer/model';
 import type { CausalLM } from '../transformer/types';
-import { applyLogitsProcessors, buildLogitsProcessors } from '../generation/logits_processors';
-import { argmax, sampleFromScores } from '../generation/sampler';
+import { buildLogitsProcessors } from '../generation/logits_processors';
+import { DecodeSession, decodeStepSync } from '../generation/decode_step';
 import { createRng, type Rng } from '../generation/rng';
 
 interface InferenceState {
@@ -146,39 +146,27 @@ function checkIds(model: CausalLM, ids: readonly number[]): string | null {
   return null;
 }
 
-/** Picks the next id from (V) logits: argmax for temperature <= 0, else a draw from softmax(logits / T). */
-function pick(logits: Float32Array, temperature: number): number {
-  if (!(temperature > 0) || !Number.isFinite(temperature)) return argmax(logits);
-  return sampleFromScores(applyLogitsProcessors(buildLogitsProcessors({ temperature }, true), logits, []), state.rng);
-}
-
 /**
  * Generates up to `maxNew` tokens after `ids` with a KV cache (prefill once, then one token per step),
- * stopping after an eos id. Synchronous: logits are read with `dataSync`.
+ * stopping after an eos id. Temperature <= 0 (or not finite) is greedy, else a draw from
+ * softmax(logits / T) with the module's RNG. Synchronous: logits are read with `dataSync`.
  */
 function generateSync(model: CausalLM, ids: readonly number[], maxNew: number, temperature: number): number[] {
   const out: number[] = [];
   const room = Math.min(maxNew, model.info.maxPositions - ids.length);
   if (room <= 0) return out;
   const eos = new Set(model.info.eosTokenIds);
-  const cache = model.createCache(1, ids.length + room);
+  const sampling = temperature > 0 && Number.isFinite(temperature);
+  const processors = buildLogitsProcessors(sampling ? { temperature } : {}, sampling);
+  const session = new DecodeSession(model, ids, { processors, sampling, rng: state.rng, maxNewTokens: room });
   try {
-    let next: number[] = [...ids];
     for (;;) {
-      const t = model.forward([next], { cache }); // (1, V)
-      let logits: Float32Array;
-      try {
-        logits = t.dataSync() as Float32Array;
-      } finally {
-        t.dispose();
-      }
-      const id = pick(logits, temperature);
+      const id = decodeStepSync(session);
       out.push(id);
       if (eos.has(id) || out.length >= room) return out;
-      next = [id];
     }
   } finally {
-    cache.dispose();
+    session.dispose();
   }
 }
 

@@ -7,10 +7,10 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../core/errors';
-import type { CausalLM, KVCache } from '../transformer/types';
-import { applyLogitsProcessors, buildLogitsProcessors, type SamplingOptions } from './logits_processors';
+import type { CausalLM } from '../transformer/types';
+import { DecodeSession } from './decode_step';
+import { buildLogitsProcessors, type SamplingOptions } from './logits_processors';
 import { createRng, type Rng } from './rng';
-import { argmax, sampleFromScores } from './sampler';
 import { IncrementalDecoder } from './streamer';
 import type { ChatMessage, Streamer, TextTokenizer } from './types';
 
@@ -171,52 +171,55 @@ export async function* generateStream(
     throw new ConfigError(`generate: prompt has ${prompt.length} tokens, expected fewer than the model's ${maxPositions} positions`);
   }
   const sampling = isSampling(options);
-  const chain = buildLogitsProcessors(options, sampling);
+  const processors = buildLogitsProcessors(options, sampling);
   const rng = options.rng ?? createRng(options.seed);
   const stopIds = new Set(options.stopTokenIds ?? (eosTokenIds.length > 0 ? eosTokenIds : tokenizer?.eosTokenId !== undefined ? [tokenizer.eosTokenId] : []));
   const stops = (options.stopStrings ?? []).filter((s) => s.length > 0);
+  const maxStop = Math.max(0, ...stops.map((s) => s.length));
   const decoder = tokenizer ? new IncrementalDecoder(tokenizer, true) : null;
   const signal = options.signal;
 
   const generated: number[] = [];
-  const allIds = [...prompt];
   let finishReason: FinishReason = 'length';
   let text = '';
   let stopStringHit = false;
+  // The last maxStop characters handed out: a stop string is searched in them plus the pending text.
+  let lookBehind = '';
   let prefillSeconds = 0;
   let decodeStart = 0;
   let decodeEnd = 0;
-  let cache: KVCache | null = null;
+  let session: DecodeSession | null = null;
   options.streamer?.put(prompt);
   try {
     if (maxNew > 0 && signal?.aborted) finishReason = 'abort';
     if (maxNew > 0 && !signal?.aborted) {
-      const capacity = Math.min(maxPositions, prompt.length + maxNew);
-      cache = model.createCache(1, capacity);
+      session = new DecodeSession(model, prompt, { processors, sampling, rng, maxNewTokens: maxNew });
       const t0 = now();
-      let logits = await readLogits(model.forward([prompt], { cache }));
+      let logits = await readLogits(session.forward());
       prefillSeconds = (now() - t0) / 1000;
       decodeStart = now();
       for (;;) {
-        const scores = applyLogitsProcessors(chain, logits, allIds);
-        const id = sampling ? sampleFromScores(scores, rng) : argmax(scores);
+        const id = session.choose(logits);
         generated.push(id);
-        allIds.push(id);
         options.streamer?.put([id]);
         let piece = '';
         let stopped = stopIds.has(id);
         if (decoder && !stopped) {
           decoder.push(id);
-          const full = decoder.text;
-          const cut = stops.length > 0 ? findStop(full, stops, Math.max(0, decoder.emittedLength - Math.max(...stops.map((s) => s.length)))) : -1;
-          if (cut >= 0) {
+          const emitted = decoder.emittedLength;
+          const pending = decoder.pending;
+          const base = emitted - lookBehind.length; // where lookBehind starts in the full text
+          const at = stops.length > 0 ? findStop(lookBehind + pending, stops, 0) : -1;
+          if (at >= 0) {
+            const cut = base + at;
             piece = decoder.take(cut);
-            text = full.slice(0, cut);
+            text = decoder.text.slice(0, cut);
             stopped = true;
             stopStringHit = true;
           } else {
             const end = decoder.stableEnd();
-            piece = decoder.take(stops.length > 0 ? holdBackStart(full, stops, decoder.emittedLength, end) : end);
+            piece = decoder.take(stops.length > 0 ? emitted + holdBackStart(pending, stops, 0, end - emitted) : end);
+            if (maxStop > 0 && piece) lookBehind = (lookBehind + piece).slice(-maxStop);
           }
         }
         options.onToken?.({ tokenId: id, index: generated.length - 1, text: piece });
@@ -233,7 +236,7 @@ export async function* generateStream(
           finishReason = 'abort';
           break;
         }
-        logits = await readLogits(model.forward([[id]], { cache }));
+        logits = await readLogits(session.forward());
       }
     }
     if (decoder && !stopStringHit) {
@@ -242,7 +245,7 @@ export async function* generateStream(
       if (rest) yield rest;
     }
   } finally {
-    cache?.dispose();
+    session?.dispose();
     options.streamer?.end();
   }
   const steps = generated.length - 1;

@@ -4,4 +4,5 @@ export * from './rng';
 export * from './logits_processors';
 export * from './sampler';
 export * from './streamer';
+export * from './decode_step';
 export * from './generate';
