@@ -93,8 +93,9 @@ function expectUniform(x: Float32Array, lo: number, hi: number, what: string): v
   const min = Math.min(...x);
   const max = Math.max(...x);
   if (!(min >= lo && max <= hi)) fails.push(`range [${min}, ${max}] outside [${lo}, ${hi}]`);
-  // the ends are reached: P(no value in the outer 1%) = 0.99^n
-  if (!(min <= lo + 0.01 * width && max >= hi - 0.01 * width)) fails.push(`range [${min}, ${max}] does not fill [${lo}, ${hi}]`);
+  // the ends are reached: P(no value within 10/n of the width from an end) = (1 - 10/n)^n < e^-10
+  const edge = (10 / n) * width;
+  if (!(min <= lo + edge && max >= hi - edge)) fails.push(`range [${min}, ${max}] does not fill [${lo}, ${hi}]`);
   if (!(Math.abs(st.lag1) <= 5 / Math.sqrt(n))) fails.push(`lag-1 correlation ${st.lag1}`);
   if (fails.length) throw new Error(`${what} (n=${n}, U(${lo}, ${hi})): ${fails.join('; ')}`);
 }
