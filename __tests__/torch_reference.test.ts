@@ -15,7 +15,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { generate, loadCausalLM, useBackend, type DecoderLM } from '../src/index';
+import { generate, loadCausalLM, parseHFConfig, useBackend, type DecoderLM } from '../src/index';
 
 const DIR = path.join(__dirname, 'fixtures', 'torch_reference');
 /** Relative to the largest |logit| of the row compared. */
@@ -146,3 +146,12 @@ function argmax(row: ArrayLike<number>): number {
   for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
   return best;
 }
+
+describe('dynamic NTK config, as transformers reads it', () => {
+  test('trained length = max_position_embeddings (rope_scaling.original_max_position_embeddings is not read); context = factor x that', () => {
+    const config = JSON.parse(fs.readFileSync(path.join(DIR, 'llama_dynamic', 'config.json'), 'utf8')) as Record<string, unknown>;
+    const c = parseHFConfig({ ...config, rope_scaling: { type: 'dynamic', factor: 2, original_max_position_embeddings: 4 } });
+    expect(c.rope?.scaling).toEqual({ type: 'dynamic', factor: 2, originalMaxPositions: 8 });
+    expect(c.maxPositions).toBe(16);
+  });
+});
