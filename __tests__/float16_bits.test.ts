@@ -14,7 +14,13 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { SafetensorsFile, parseSafetensorsHeader, saveSafetensors } from '../src/index';
+import { loadSafetensors, saveSafetensors } from '../src/index';
+
+/**
+ * Decoding options: `file` names the source in errors; `checkFinite: false` lets inf / NaN through
+ * where the loader rejects non-finite weights by default (these tests decode them on purpose).
+ */
+const DECODE_OPTIONS = { file: 'float16 test', checkFinite: false };
 
 /** A safetensors file holding one 1-D tensor `t` of raw 16-bit patterns, written here byte by byte. */
 function rawFile(dtype: 'F16' | 'BF16', bits: readonly number[]): Uint8Array {
@@ -28,17 +34,26 @@ function rawFile(dtype: 'F16' | 'BF16', bits: readonly number[]): Uint8Array {
   return out;
 }
 
-function decode(dtype: 'F16' | 'BF16', bits: readonly number[]): Float32Array {
-  return new SafetensorsFile(rawFile(dtype, bits)).get('t').data as Float32Array;
+async function decode(dtype: 'F16' | 'BF16', bits: readonly number[]): Promise<Float32Array> {
+  return (await loadSafetensors(rawFile(dtype, bits), DECODE_OPTIONS)).get('t').data as Float32Array;
+}
+
+/** The raw 16-bit patterns of tensor `name` in safetensors `bytes`, read here from the format. */
+function rawBits(bytes: Uint8Array, name: string): { dtype: string; bits: number[] } {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(dv.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, { dtype: string; data_offsets: [number, number] }>;
+  const e = header[name];
+  if (!e) throw new Error(`no tensor '${name}'`);
+  const [begin, end] = e.data_offsets;
+  return { dtype: e.dtype, bits: Array.from({ length: (end - begin) / 2 }, (_, i) => dv.getUint16(8 + n + begin + 2 * i, true)) };
 }
 
 /** The 16-bit patterns saveSafetensors writes for `values` stored as `dtype`. */
 function encode(dtype: 'F16' | 'BF16', values: readonly number[] | Float32Array): number[] {
-  const bytes = saveSafetensors({ t: { shape: [values.length], data: Float32Array.from(values), dtype } });
-  const header = parseSafetensorsHeader(bytes);
-  const e = header.tensors.get('t')!;
-  const dv = new DataView(bytes.buffer, bytes.byteOffset + header.dataOffset + e.begin, e.end - e.begin);
-  return Array.from({ length: values.length }, (_, i) => dv.getUint16(2 * i, true));
+  const r = rawBits(saveSafetensors({ t: { shape: [values.length], data: Float32Array.from(values), dtype } }), 't');
+  expect(r.dtype).toBe(dtype);
+  return r.bits;
 }
 
 function expectSame(actual: number, expected: number, what: string): void {
@@ -76,14 +91,14 @@ const BF16_TABLE: [number, number][] = [
 ];
 
 describe('F16 / BF16 decoding: bit patterns from the definitions', () => {
-  test.each([['F16', F16_TABLE], ['BF16', BF16_TABLE]] as const)('%s', (dtype, table) => {
-    const got = decode(dtype, table.map(([b]) => b));
+  test.each([['F16', F16_TABLE], ['BF16', BF16_TABLE]] as const)('%s', async (dtype, table) => {
+    const got = await decode(dtype, table.map(([b]) => b));
     table.forEach(([b, v], i) => expectSame(got[i]!, v, `${dtype} ${hex(b)}`));
   });
 
-  test('every F16 pattern decodes to the definition (all 65536)', () => {
+  test('every F16 pattern decodes to the definition (all 65536)', async () => {
     const bits = Array.from({ length: 65536 }, (_, i) => i);
-    const got = decode('F16', bits);
+    const got = await decode('F16', bits);
     for (const b of bits) {
       const s = b & 0x8000 ? -1 : 1;
       const e = (b >> 10) & 0x1f;
@@ -134,12 +149,18 @@ describe('F16 / BF16 encoding: round to nearest, ties to even', () => {
 });
 
 describe('F16 / BF16 against bytes torch wrote', () => {
-  const file = new SafetensorsFile(new Uint8Array(fs.readFileSync(path.join(__dirname, 'fixtures', 'torch_reference', 'float16', 'torch_values.safetensors'))));
-  const source = file.get('source_f32').data as Float32Array;
-  const n = source.length;
+  const bytes = new Uint8Array(fs.readFileSync(path.join(__dirname, 'fixtures', 'torch_reference', 'float16', 'torch_values.safetensors')));
+  let file: Awaited<ReturnType<typeof loadSafetensors>>;
+  let source: Float32Array;
+  let n: number;
+  beforeAll(async () => {
+    file = await loadSafetensors(bytes, DECODE_OPTIONS);
+    source = file.get('source_f32').data as Float32Array;
+    n = source.length;
+  });
 
   test.each([['F16', 'torch_f16'], ['BF16', 'torch_bf16']] as const)('%s: torch bytes decode to the values torch decodes them to', (dtype, name) => {
-    expect(file.entry(name).dtype).toBe(dtype);
+    expect(file.get(name).dtype).toBe(dtype);
     const got = file.get(name).data;
     const want = file.get(`${name}_as_f64`).data; // F64 narrowed to float32: exact, every F16/BF16 value is a float32
     expect(got).toHaveLength(n);
@@ -147,12 +168,12 @@ describe('F16 / BF16 against bytes torch wrote', () => {
   });
 
   test.each([['F16', 'torch_f16'], ['BF16', 'torch_bf16']] as const)('%s: our encoder writes the bytes torch wrote', (dtype, name) => {
-    const e = file.entry(name);
-    const dv = new DataView(file.bytes.buffer, file.bytes.byteOffset + file.header.dataOffset + e.begin, e.end - e.begin);
+    const torchBits = rawBits(bytes, name);
+    expect(torchBits.dtype).toBe(dtype);
     const ours = encode(dtype, source);
     let nans = 0;
     for (let i = 0; i < n; i++) {
-      const theirs = dv.getUint16(2 * i, true);
+      const theirs = torchBits.bits[i]!;
       if (Number.isNaN(source[i]!)) {
         // torch's vectorised converter writes NaN as 0xffff, its scalar one as 0x7fc0: any NaN will do
         nans++;
