@@ -1,5 +1,5 @@
 /**
- * Every JavaScript snippet of LOOM's README (shared/seed/loom-wasm-README.md), extracted from the
+ * Every JavaScript snippet of LOOM's README (__tests__/fixtures/loom-seed/loom-wasm-README.md), extracted from the
  * README at test time and run unchanged against the globals `installGlobals()` installs, in Node
  * with a Map-backed `localStorage`. The tiny GPT-2 fixture stands in for SmolLM2.
  *

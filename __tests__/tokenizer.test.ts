@@ -1,5 +1,5 @@
 /**
- * Tokenizer vectors from public sources (see shared/fixtures/SOURCES.md): llama.cpp's vocab tests
+ * Tokenizer vectors from public sources (see __tests__/fixtures/SOURCES.md): llama.cpp's vocab tests
  * (produced by `AutoTokenizer.encode(text, add_special_tokens=False)`), transformers.js's test
  * generator cases kept by swift-transformers, and their long French paragraph.
  */
