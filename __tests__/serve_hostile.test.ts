@@ -367,3 +367,22 @@ describe('after the hostile run', () => {
     for (const t of ['/%00', '/%zz', '/a%5cb', '/%c0%ae%c0%ae/secret.txt', '/%ff']) expect([t, (await get(t)).status]).toEqual([t, 400]);
   });
 });
+
+test('an unexpected file system error answers 500, logs one line, and the server keeps serving', async () => {
+  const realStat = fs.promises.stat;
+  const spy = jest.spyOn(fs.promises, 'stat').mockImplementation(async (p, o) => {
+    if (String(p).endsWith('example.html')) throw Object.assign(new Error('EIO: i/o error, stat'), { code: 'EIO' });
+    return realStat(p, o as never) as never;
+  });
+  const before = logged.length;
+  try {
+    const rep = await get('/example.html');
+    expect(rep.status).toBe(500);
+    expect(rep.body.toString()).toBe('internal error\n');
+    expect(logged.slice(before)).toEqual([expect.stringMatching(/^serve: 500 for GET "\/example\.html": EIO: i\/o error, stat$/)]);
+  } finally {
+    spy.mockRestore();
+  }
+  expect((await get('/inference.html')).status).toBe(200);
+  expect((await get('/example.html')).status).toBe(200);
+});
