@@ -10,6 +10,7 @@ import { HIDDEN_ACTS } from '../src/transformer/config';
 import type { HiddenAct, ModelConfig, RopeConfig, RopeScaling } from '../src/transformer/config';
 import { parseJsonAs } from './json_read';
 import { previewValue } from '../src/core/preview';
+import { checkConfigLimits } from './config_limits';
 
 export type { HiddenAct, ModelConfig, RopeConfig, RopeScaling } from '../src/transformer/config';
 
@@ -201,7 +202,7 @@ export function parseHFConfig(config: unknown, generationConfig?: unknown, file 
 
   const biasAll = mt === 'gpt2' || (mt === 'gpt_neox' && r.bool('attention_bias', true));
   const llamaBias = (mt === 'llama' || mt === 'mistral') && r.bool('attention_bias', false);
-  return {
+  return checkConfigLimits({
     modelType: mt,
     vocabSize: r.int('vocab_size'),
     maxPositions,
@@ -225,7 +226,7 @@ export function parseHFConfig(config: unknown, generationConfig?: unknown, file 
     // Mistral's window (null = none). Qwen2 configs carry one too, applied by transformers only with
     // use_sliding_window (per layer, from max_window_layers): refused at the top rather than run wrongly.
     ...(mt === 'mistral' && r.has('sliding_window') ? { slidingWindow: r.int('sliding_window') } : {}),
-  };
+  }, file);
 }
 
 /**
