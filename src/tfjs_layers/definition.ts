@@ -14,6 +14,7 @@
 import { ConfigError } from '../core/errors';
 import { emptyRecord, RECORD_FIELDS, type GridPosition, type LayerRecord, type RecordField } from '../core/layer_record';
 import { previewValue } from '../core/preview';
+import { cloneJsonBounded } from '../core/limits';
 
 /** A JSON value of a definition. */
 export type DefinitionValue = number | boolean | string | null | readonly DefinitionValue[] | { readonly [key: string]: DefinitionValue };
@@ -129,7 +130,7 @@ export function definitionToRecord(def: DefinitionValue, where: string): LayerRe
     if (key === 'type') continue;
     if (key === 'ext') {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`${where}: 'ext' must be an object`);
-      r.ext = JSON.parse(JSON.stringify(v)) as LayerRecord['ext'];
+      r.ext = cloneJsonBounded(v, `${where}: 'ext'`, ConfigError) as LayerRecord['ext'];
       continue;
     }
     const f = RECORD_FIELDS.find((x) => x.field === key);
