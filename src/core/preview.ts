@@ -46,8 +46,8 @@ export function previewValue(v: unknown, max = PREVIEW_CHARS): string {
       }
     } else if (typeof x === 'string') {
       out += JSON.stringify(x.length > max ? x.slice(0, max + 1) : x);
-    } else if (x === undefined) {
-      out += 'undefined';
+    } else if (x === undefined || x === null) {
+      out += String(x);
     } else if (typeof x === 'number' || typeof x === 'boolean' || typeof x === 'bigint') {
       out += String(x);
     } else {
