@@ -11,6 +11,7 @@ import { Template } from '@huggingface/jinja';
 import { TokenizerError, errorMessage } from '../src/core/errors';
 import { readBytes, isUrlString, joinSource } from './byte_source';
 import type { ChatMessage, TextTokenizer } from '../src/generation/types';
+import { validateTokenizerJson } from './tokenizer_validate';
 
 /** JSON given as bytes, JSON text or an already-parsed object. */
 export type JsonInput = Uint8Array | ArrayBuffer | string | Record<string, unknown>;
@@ -104,6 +105,7 @@ export class Tokenizer implements TextTokenizer {
   private constructor(tokenizerJson: JsonObject, config: JsonObject) {
     if (!isObject(tokenizerJson.model)) throw new TokenizerError(`tokenizer.json: missing "model" object, got keys ${Object.keys(tokenizerJson).join(', ')}`);
     const json = Array.isArray(tokenizerJson.added_tokens) ? tokenizerJson : { ...tokenizerJson, added_tokens: [] };
+    validateTokenizerJson(json);
     try {
       this.hf = new HfTokenizer(json, config);
     } catch (e) {
