@@ -16,21 +16,28 @@ export function tinyLlamaConfig(overrides: Record<string, unknown> = {}): Record
   };
 }
 
-/** The tiny llama's tensors with seeded values in [-0.5, 0.5). */
-export function tinyLlamaTensors(seed = 1): Record<string, TensorToSave> {
+/** The tiny llama's tensors (`layers` blocks, default 1) with seeded values in [-0.5, 0.5). */
+export function tinyLlamaTensors(seed = 1, layers = 1): Record<string, TensorToSave> {
   let s = seed >>> 0;
   const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     return s / 2 ** 32 - 0.5;
   });
-  const { vocab, d, heads, kvHeads, inner } = TINY;
-  const hd = d / heads;
+  const { vocab, d } = TINY;
   const t = (shape: number[]): TensorToSave => ({ shape, data: rand(shape.reduce((a, b) => a * b, 1)) });
-  const p = 'model.layers.0.';
-  return {
+  const out: Record<string, TensorToSave> = {
     'model.embed_tokens.weight': t([vocab, d]),
     'model.norm.weight': t([d]),
     'lm_head.weight': t([vocab, d]),
+  };
+  for (let l = 0; l < layers; l++) Object.assign(out, blockTensors(`model.layers.${l}.`, t));
+  return out;
+}
+
+function blockTensors(p: string, t: (shape: number[]) => TensorToSave): Record<string, TensorToSave> {
+  const { d, heads, kvHeads, inner } = TINY;
+  const hd = d / heads;
+  return {
     [`${p}input_layernorm.weight`]: t([d]),
     [`${p}post_attention_layernorm.weight`]: t([d]),
     [`${p}self_attn.q_proj.weight`]: t([heads * hd, d]),
@@ -44,6 +51,6 @@ export function tinyLlamaTensors(seed = 1): Record<string, TensorToSave> {
 }
 
 /** safetensors bytes of the tiny llama. */
-export function tinyLlamaWeights(seed = 1): Uint8Array {
-  return saveSafetensors(tinyLlamaTensors(seed));
+export function tinyLlamaWeights(seed = 1, layers = 1): Uint8Array {
+  return saveSafetensors(tinyLlamaTensors(seed, layers));
 }
