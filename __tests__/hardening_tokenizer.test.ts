@@ -53,4 +53,22 @@ describe('tokenizer.json validation', () => {
     j.post_processor = pp;
     expect((await rejection(j)).message).toMatch(pattern);
   });
+
+  test.each([
+    ['normalizer', { type: 5 }, /normalizer is \{"type":5\}, expected null or an object with a string "type"/],
+    ['pre_tokenizer', { type: 'Sequence', pretokenizers: 'x' }, /pre_tokenizer\.pretokenizers is "x", expected an array/],
+    ['decoder', 'ByteLevel', /decoder is "ByteLevel"/],
+  ])('a malformed %s is rejected naming it', async (key, value, pattern) => {
+    const j = base();
+    j[key] = value;
+    expect((await rejection(j)).message).toMatch(pattern);
+  });
+
+  test('malformed merges are rejected naming the entry', async () => {
+    const j = base();
+    const m = j.model as { merges?: unknown[]; type?: string };
+    expect(m.type).toBe('BPE');
+    m.merges = ['a b', 5];
+    expect((await rejection(j)).message).toMatch(/model\.merges\[1\] is 5/);
+  });
 });

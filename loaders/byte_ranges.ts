@@ -29,7 +29,6 @@ export function memoryRanges(bytes: Uint8Array, name: string): RangeReader {
 }
 
 function nodeFs(): typeof import('fs') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('fs') as typeof import('fs');
 }
 

@@ -30,7 +30,6 @@ export interface MemoryAvailable {
 export function availableBytes(backend: string = tf.getBackend()): MemoryAvailable {
   if (backend === 'wasm') return { bytes: WASM_HEAP_BYTES - tf.memory().numBytes, source: 'the wasm backend\'s 4 GiB heap, less tensors already allocated' };
   if (backend === 'cpu' && typeof process !== 'undefined' && process.versions?.node) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const os = require('os') as typeof import('os');
     return { bytes: os.totalmem(), source: 'the machine\'s total memory' };
   }

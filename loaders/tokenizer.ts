@@ -111,6 +111,12 @@ export class Tokenizer implements TextTokenizer {
     } catch (e) {
       throw new TokenizerError(`tokenizer.json: cannot build the tokenizer: ${errorMessage(e)}`);
     }
+    try {
+      // A component the checks above do not cover may still build and then fail on every call.
+      this.hf.decode(this.hf.encode('Test 1, a-b.').ids);
+    } catch (e) {
+      throw new TokenizerError(`tokenizer.json: the tokenizer builds but cannot encode or decode a test string: ${errorMessage(e)}`);
+    }
     this.config = config;
     this.vocabSize = this.hf.get_vocab(true).size;
     const specials: Record<string, string> = {};

@@ -68,6 +68,28 @@ function checkProcessor(p: unknown, where: string, limit: number, depth: number)
   }
 }
 
+/** The array key of each component's `Sequence` type. */
+const SEQUENCE_KEYS = { normalizer: 'normalizers', pre_tokenizer: 'pretokenizers', decoder: 'decoders' } as const;
+
+function checkComponent(c: unknown, where: string, seqKey: string, depth: number): void {
+  if (c === null || c === undefined) return;
+  if (!isObj(c) || typeof c.type !== 'string') fail(where, c, 'null or an object with a string "type"');
+  if (c.type !== 'Sequence') return;
+  if (depth > 8) fail(where, '(nested sequences)', 'at most 8 levels of Sequence');
+  const list = c[seqKey];
+  if (!Array.isArray(list)) fail(`${where}.${seqKey}`, list, 'an array');
+  list.forEach((x, i) => checkComponent(x, `${where}.${seqKey}[${i}]`, seqKey, depth + 1));
+}
+
+function checkMerges(merges: unknown): void {
+  if (merges === undefined) return;
+  if (!Array.isArray(merges)) fail('model.merges', merges, 'an array of merges');
+  merges.forEach((m, i) => {
+    const ok = typeof m === 'string' ? m.includes(' ') : Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string';
+    if (!ok) fail(`model.merges[${i}]`, m, '"a b" or ["a", "b"]');
+  });
+}
+
 /**
  * Validates the parts of a parsed tokenizer.json that @huggingface/tokenizers would trust.
  * @throws TokenizerError naming the field, the value found and what was expected.
@@ -95,5 +117,8 @@ export function validateTokenizerJson(json: Json): void {
     if (!isObj(t) || typeof t.content !== 'string') fail(`added_tokens[${i}]`, t, 'an object with a string "content"');
     checkId(t.id, `added_tokens[${i}].id`, limit);
   });
+  if (model.type !== undefined && typeof model.type !== 'string') fail('model.type', model.type, 'a string');
+  checkMerges(model.merges);
+  for (const [key, seqKey] of Object.entries(SEQUENCE_KEYS)) checkComponent(json[key], key, seqKey, 0);
   checkProcessor(json.post_processor, 'post_processor', limit, 0);
 }
