@@ -1,9 +1,11 @@
 /**
  * CI-sized run of the seeded fuzz harness (bench/fuzz.ts; `npm run fuzz -- --cases N` for more,
  * `npm run soak` for 100,000 per parser): every case either loads with finite results or gives a
- * typed LoomError; no untyped error, leak, hang over 2 s or crash.
+ * typed LoomError; no untyped error, leak, hang over 2 s or crash. And a short generation soak
+ * (bench/soak.ts; `npm run soak` runs 10,000 tokens) ending generations at every step, each way.
  */
 import { runFuzz } from '../bench/fuzz';
+import { runSoak } from '../bench/soak';
 import { FINDINGS, FUZZ_PARSERS } from '../bench/fuzz_cases';
 
 jest.setTimeout(120_000);
@@ -19,4 +21,12 @@ test('3,000 seeded cases (750 per parser) in watched child processes: no finding
     for (const o of FINDINGS) expect({ parser: r.parser, outcome: o, n: r.counts[o], findings: r.findings }).toEqual({ parser: r.parser, outcome: o, n: 0, findings: [] });
   }
   expect(reports.reduce((n, r) => n + r.counts.accepted, 0)).toBeGreaterThan(20);
+});
+
+test('generation soak: 600 tokens, generations ended at every step by signal / return / finish / drop, no leak', async () => {
+  const r = await runSoak({ tokens: 600, seed: 7 });
+  expect(r.findings).toEqual([]);
+  expect(r.tokens).toBeGreaterThanOrEqual(600);
+  expect(r.counts).toEqual({ ok: r.generations, leak: 0, typed: 0, untyped: 0, hang: 0, crash: 0 });
+  expect(r.generations).toBeGreaterThan(20);
 });

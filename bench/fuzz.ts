@@ -3,7 +3,8 @@
  * every parser. Cases run in a watched child process: a case with no answer within the time limit
  * is a hang (the child is killed and a fresh one continues), a child that dies is a crash. Prints
  * counts by outcome as JSON, with the first findings; exits 1 when there is any finding.
- * `npm run soak` runs the long configuration (100,000 cases per parser).
+ * The bench configuration is `npm run fuzz -- --cases 100000` (per parser); `npm run soak` is the
+ * generation soak (bench/soak.ts).
  */
 import { fork, type ChildProcess } from 'child_process';
 import * as path from 'path';
@@ -96,10 +97,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport[]> {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { cases: { type: 'string' }, seed: { type: 'string' }, parser: { type: 'string' }, 'timeout-ms': { type: 'string' }, soak: { type: 'boolean' } },
+    options: { cases: { type: 'string' }, seed: { type: 'string' }, parser: { type: 'string' }, 'timeout-ms': { type: 'string' } },
     strict: true,
   });
-  const cases = Number(values.cases ?? (values.soak ? 100_000 : 1000));
+  const cases = Number(values.cases ?? 1000);
   const parsers = values.parser ? (values.parser.split(',') as FuzzParser[]) : FUZZ_PARSERS;
   for (const p of parsers) if (!FUZZ_PARSERS.includes(p)) throw new Error(`unknown parser '${p}'; known: ${FUZZ_PARSERS.join(', ')}`);
   if (!Number.isInteger(cases) || cases < 1) throw new Error(`--cases must be a positive integer, got ${values.cases}`);
