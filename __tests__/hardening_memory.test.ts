@@ -73,6 +73,19 @@ describe('OutOfMemoryError before allocating', () => {
     await builtinRuns();
   });
 
+  test('wasm: a 3.9 GB float32 model (under the 4 GiB heap, but with no room to run) is refused too', async () => {
+    await useBackend('wasm');
+    const d2 = fs.mkdtempSync(path.join(os.tmpdir(), 'loom-oom2-'));
+    try {
+      fs.writeFileSync(path.join(d2, 'config.json'), JSON.stringify(tinyLlamaConfig()));
+      sparseCheckpoint(path.join(d2, 'model.safetensors'), 975_000_000); // 3.9e9 bytes as float32
+      await expect(loadCausalLM(d2)).rejects.toThrow(/3\.63 GiB as float32 on the wasm backend.*kept for activations/);
+      await builtinRuns();
+    } finally {
+      fs.rmSync(d2, { recursive: true, force: true });
+    }
+  });
+
   test('cpu: memoryLimitBytes refuses a model over the budget and admits one under it', async () => {
     await useBackend('cpu');
     const weights = saveSafetensors(tinyLlamaTensors());

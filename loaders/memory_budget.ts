@@ -12,6 +12,9 @@ import type { ShapeListing } from './config_limits';
 /** The wasm backend's heap limit (32-bit addresses). */
 export const WASM_HEAP_BYTES = 4 * 2 ** 30;
 
+/** Part of the wasm heap kept free for activations, the KV cache and XNNPACK's scratch space. */
+export const WASM_RESERVE_FRACTION = 0.1;
+
 /** Bytes per value as loom-tfjs holds weights today (float32 on every backend). */
 export const BYTES_PER_WEIGHT = 4;
 
@@ -24,11 +27,17 @@ export interface MemoryAvailable {
 }
 
 /**
- * Bytes available to new tensors on `backend` (default: the current one): wasm, its 4 GiB heap
- * minus the bytes tensors already hold; cpu in Node, the machine's total memory; otherwise unknown.
+ * Bytes available to new tensors on `backend` (default: the current one): wasm, 90% of its 4 GiB
+ * heap minus the bytes tensors already hold (a 3.9 GB model would load and then fail in its first
+ * matmul); cpu in Node, the machine's total memory; otherwise unknown.
  */
 export function availableBytes(backend: string = tf.getBackend()): MemoryAvailable {
-  if (backend === 'wasm') return { bytes: WASM_HEAP_BYTES - tf.memory().numBytes, source: 'the wasm backend\'s 4 GiB heap, less tensors already allocated' };
+  if (backend === 'wasm') {
+    return {
+      bytes: WASM_HEAP_BYTES * (1 - WASM_RESERVE_FRACTION) - tf.memory().numBytes,
+      source: `the wasm backend's 4 GiB heap, less ${WASM_RESERVE_FRACTION * 100}% kept for activations and the KV cache, less tensors already allocated`,
+    };
+  }
   if (backend === 'cpu' && typeof process !== 'undefined' && process.versions?.node) {
     const os = require('os') as typeof import('os');
     return { bytes: os.totalmem(), source: 'the machine\'s total memory' };
