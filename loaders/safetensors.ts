@@ -17,14 +17,14 @@ import {
   DTYPE_SIZE,
   FLOAT_DTYPES,
   decodeTensorBytes,
-  type DecodeOptions,
+  type TensorDecodeOptions,
   type DecodedTensor,
   type SafetensorsDtype,
   type TensorEntry,
 } from './safetensors_decode';
 
 export { DTYPE_SIZE, decodeTensorBytes };
-export type { DecodeOptions, DecodedTensor, SafetensorsDtype, TensorEntry };
+export type { TensorDecodeOptions, DecodedTensor, SafetensorsDtype, TensorEntry };
 export { saveSafetensors, type TensorToSave } from './safetensors_write';
 
 /** Largest header accepted (the reference implementation's limit). */
@@ -157,7 +157,7 @@ function parseEntry(name: string, raw: unknown, dataSize: number, file: string):
  * Decodes one tensor of a validated header from the whole file's bytes.
  * @throws SafetensorsError when the bytes end early, an I64 value does not fit, or a float is non-finite.
  */
-export function decodeTensor(bytes: Uint8Array, header: SafetensorsHeader, entry: TensorEntry, file = 'safetensors', options: DecodeOptions = {}): DecodedTensor {
+export function decodeTensor(bytes: Uint8Array, header: SafetensorsHeader, entry: TensorEntry, file = 'safetensors', options: TensorDecodeOptions = {}): DecodedTensor {
   if (header.dataOffset + entry.end > bytes.byteLength) {
     throw new SafetensorsError(`${file}: tensor '${entry.name}' data ends at byte ${header.dataOffset + entry.end}, file has ${bytes.byteLength}`);
   }
@@ -165,7 +165,7 @@ export function decodeTensor(bytes: Uint8Array, header: SafetensorsHeader, entry
 }
 
 /** Options of a {@link SafetensorsFile}. */
-export type SafetensorsFileOptions = DecodeOptions;
+export type SafetensorsFileOptions = TensorDecodeOptions;
 
 /**
  * A validated safetensors file; tensors are read (by byte range) and decoded on request. Backed by

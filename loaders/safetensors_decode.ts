@@ -36,7 +36,7 @@ export interface DecodedTensor {
 }
 
 /** Options of {@link decodeTensorBytes}. */
-export interface DecodeOptions {
+export interface TensorDecodeOptions {
   /**
    * Reject NaN and ±Infinity in float tensors (default true). A checkpoint with a non-finite weight
    * gives NaN logits for every input, so it is refused at load, naming the tensor. Pass false only
@@ -64,7 +64,7 @@ let halfTable: Float32Array | null = null;
  * @throws SafetensorsError when an I64 value does not fit, or (unless `checkFinite: false`) a float
  *   value is NaN or infinite after conversion to float32.
  */
-export function decodeTensorBytes(raw: Uint8Array, entry: TensorEntry, file = 'safetensors', options: DecodeOptions = {}): DecodedTensor {
+export function decodeTensorBytes(raw: Uint8Array, entry: TensorEntry, file = 'safetensors', options: TensorDecodeOptions = {}): DecodedTensor {
   const len = entry.end - entry.begin;
   if (raw.byteLength !== len) {
     throw new SafetensorsError(`${file}: tensor '${entry.name}' has ${raw.byteLength} bytes, its header entry needs ${len}`);
