@@ -13,9 +13,13 @@ import { buildNetworkFromJSON, loadModelFromString, saveModelToString } from '..
 import { SafetensorsFile, saveSafetensors } from '../loaders/safetensors';
 import { parseHFConfig } from '../loaders/hf_config';
 import { loadTokenizer } from '../loaders/tokenizer';
+import { DisposeNetwork, LoadModelFromString } from '../src/compat/index';
+
+/** Error texts that mean an internal error leaked through the facade's `{"error": ...}` strings. */
+const INTERNAL_ERROR = /Maximum call stack|is not a function|Cannot read propert|Invalid typed array length|is not iterable|undefined is not|null is not/;
 
 /** The parsers fuzzed. */
-export const FUZZ_PARSERS = ['loom_json', 'safetensors', 'config', 'tokenizer'] as const;
+export const FUZZ_PARSERS = ['loom_json', 'facade', 'safetensors', 'config', 'tokenizer'] as const;
 /** One parser's name. */
 export type FuzzParser = (typeof FUZZ_PARSERS)[number];
 
@@ -144,6 +148,24 @@ export async function runFuzzCase(parser: FuzzParser, seed: number, index: numbe
         ok = finite(net.forward(new Float32Array(4).fill(0.3)));
       } finally {
         net.dispose();
+      }
+    } else if (parser === 'facade') {
+      const obj = LoadModelFromString(mutateText(b.bundle, r), 'fuzz');
+      if (typeof obj === 'string') {
+        const msg = String((JSON.parse(obj) as { error?: unknown }).error);
+        if (INTERNAL_ERROR.test(msg)) return { outcome: 'untyped', detail: msg.slice(0, 200) };
+        if (tf.memory().numTensors !== before) return { outcome: 'leak', detail: `${tf.memory().numTensors - before} tensors after ${msg.slice(0, 100)}` };
+        return { outcome: 'typed' };
+      }
+      try {
+        const out = JSON.parse((obj['ForwardCPU'] as (a: string) => string)(JSON.stringify([[0.3, 0.3, 0.3, 0.3]]))) as unknown;
+        const values = Array.isArray(out) && Array.isArray(out[0]) ? (out[0] as number[]) : null;
+        if (!values) {
+          const msg = String((out as { error?: unknown }).error ?? JSON.stringify(out).slice(0, 200));
+          if (INTERNAL_ERROR.test(msg)) return { outcome: 'untyped', detail: msg.slice(0, 200) };
+        } else ok = finite(values);
+      } finally {
+        DisposeNetwork(obj);
       }
     } else if (parser === 'safetensors') {
       const f = new SafetensorsFile(mutateBytes(b.safetensors, r));
