@@ -15,6 +15,12 @@ export const WASM_HEAP_BYTES = 4 * 2 ** 30;
 /** Part of the wasm heap kept free for activations, the KV cache and XNNPACK's scratch space. */
 export const WASM_RESERVE_FRACTION = 0.1;
 
+/**
+ * Heap bytes per weight byte on wasm: XNNPACK keeps a packed copy of each matmul weight beside the
+ * tensor (docs/benchmarks.md: SmolLM2-360M's 1447 MB of fp32 weights grow the heap to 3057 MB).
+ */
+export const WASM_PACKED_FACTOR = 2.1;
+
 /** Bytes per value as loom-tfjs holds weights today (float32 on every backend). */
 export const BYTES_PER_WEIGHT = 4;
 
@@ -69,17 +75,21 @@ export interface MemoryCheckOptions {
 
 /**
  * Refuses a model of `values` float weights that would not fit: needed = values x 4 bytes
- * (float32), compared with {@link availableBytes} (or `limitBytes`).
+ * (float32), x {@link WASM_PACKED_FACTOR} on wasm, compared with {@link availableBytes} (or
+ * `limitBytes`).
  * @throws OutOfMemoryError naming needed vs available bytes and what would fit.
  */
 export function assertModelFits(values: number, what: string, options: MemoryCheckOptions = {}): void {
   const backend = options.backend ?? tf.getBackend();
   const avail = options.limitBytes !== undefined ? { bytes: options.limitBytes, source: 'the memory limit given' } : availableBytes(backend);
-  const needed = values * BYTES_PER_WEIGHT;
+  const factor = backend === 'wasm' ? WASM_PACKED_FACTOR : 1;
+  const needed = values * BYTES_PER_WEIGHT * factor;
   if (needed <= avail.bytes) return;
   throw new OutOfMemoryError(
-    `${what}: ${values} weights need ${gib(needed)} as float32 on the ${backend} backend, but only ${gib(Math.max(0, avail.bytes))} is available (${avail.source}). ` +
-      `As bf16 they would need ${gib(values * 2)}, as q8 ${gib(values)}; loom-tfjs holds weights as float32 today, so use a smaller model` +
+    `${what}: ${values} weights need ${gib(needed)} as float32 on the ${backend} backend` +
+      (factor !== 1 ? ` (${gib(values * BYTES_PER_WEIGHT)} of weights plus XNNPACK's packed copies)` : '') +
+      `, but only ${gib(Math.max(0, avail.bytes))} is available (${avail.source}). ` +
+      `As bf16 the weights would take ${gib(values * 2)}, as q8 ${gib(values)}; loom-tfjs holds weights as float32 today, so use a smaller model` +
       (backend === 'wasm' ? ' or the cpu backend' : ''),
   );
 }
