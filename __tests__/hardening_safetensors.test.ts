@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as http from 'http';
 import * as tf from '@tensorflow/tfjs';
 import { SafetensorsError } from '../src/core/errors';
 import { SafetensorsFile, loadSafetensors, saveSafetensors } from '../loaders/safetensors';
@@ -128,4 +129,51 @@ describe('files over 4 GiB load by byte range', () => {
     // Reading the whole file into one buffer would add 4.5 GiB (and fails on Node 20: 4 GiB max).
     expect(process.memoryUsage().arrayBuffers - buffersBefore).toBeLessThan(64 * 2 ** 20);
   });
+});
+
+test('a Blob is read one tensor slice at a time, never as one whole buffer', async () => {
+  const bytes = saveSafetensors({ a: { shape: [3], data: new Float32Array([1, 2, 3]) }, b: { shape: [2], data: new Int32Array([7, 8]) } });
+  const slices: [number, number][] = [];
+  class WatchedBlob extends Blob {
+    override arrayBuffer(): Promise<ArrayBuffer> {
+      throw new Error('whole-file read');
+    }
+    override slice(start?: number, end?: number): Blob {
+      slices.push([start ?? 0, end ?? this.size]);
+      return super.slice(start, end);
+    }
+  }
+  const f = await loadSafetensors(new WatchedBlob([new Uint8Array(bytes)]));
+  expect([...f.get('a').data]).toEqual([1, 2, 3]);
+  expect([...f.get('b').data]).toEqual([7, 8]);
+  const dataStart = bytes.byteLength - 20;
+  // length prefix, header, then each tensor's own range
+  expect(slices).toEqual([[0, 8], [0, dataStart], [dataStart, dataStart + 12], [dataStart + 12, dataStart + 20]]);
+});
+
+
+test('a URL body is split into per-tensor buffers across any chunk boundaries; a cut body is a SafetensorsError', async () => {
+  const tensors = { a: { shape: [5], data: new Float32Array([1, -2, 3.5, 4, 5]) }, b: { shape: [3], data: new Int32Array([9, 8, 7]) }, c: { shape: [2], data: new Float32Array([0.25, 6]), dtype: 'BF16' as const } };
+  const body = saveSafetensors(tensors);
+  const server = http.createServer((req, res) => {
+    if (req.url === '/cut') {
+      res.writeHead(200, { 'content-length': String(body.byteLength) });
+      res.write(body.subarray(0, body.byteLength - 5));
+      res.destroy(); // the connection drops before the promised length
+      return;
+    }
+    res.writeHead(200, { 'content-length': String(body.byteLength) });
+    for (let i = 0; i < body.byteLength; i += 7) res.write(body.subarray(i, i + 7)); // 7-byte chunks straddle every boundary
+    res.end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  try {
+    const f = await loadSafetensors(`${base}/m.safetensors`);
+    const ref = new SafetensorsFile(body);
+    for (const n of ['a', 'b', 'c']) expect([...f.get(n).data]).toEqual([...ref.get(n).data]);
+    await expect(loadSafetensors(`${base}/cut`)).rejects.toThrow(SafetensorsError);
+  } finally {
+    server.close();
+  }
 });

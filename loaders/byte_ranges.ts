@@ -152,7 +152,12 @@ export async function urlRanges(
   report(onProgress, 'initiate', url, 0, known);
   if (!res.body || known === 0) {
     // Unsized body: its length is needed before the header can be checked, so read it whole.
-    const bytes = new Uint8Array(await res.arrayBuffer());
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await res.arrayBuffer());
+    } catch (e) {
+      throw new SafetensorsError(`${url}: download failed: ${errorMessage(e)}`);
+    }
     const r = memoryRanges(bytes, url);
     let p = plan(bytes.subarray(0, Math.min(8, bytes.byteLength)), bytes.byteLength);
     if (typeof p === 'number') p = plan(bytes.subarray(0, Math.min(p, bytes.byteLength)), bytes.byteLength);
@@ -197,7 +202,13 @@ export async function urlRanges(
     }
   };
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (e) {
+      throw new SafetensorsError(`${url}: download failed at byte ${at} of ${size}: ${errorMessage(e)}`);
+    }
+    const { done, value } = chunk;
     if (done) break;
     if (at + value.byteLength > size) throw new SafetensorsError(`${url}: body is longer than its content-length ${size}`);
     take(value);
