@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LoomError, OutOfMemoryError } from '../src/core/errors';
 import { useBackend } from '../src/backends';
 import { loadCausalLM } from '../loaders/pretrained';
+import { asOutOfMemory, isAllocationFailure } from '../loaders/memory_budget';
 import { saveSafetensors } from '../loaders/safetensors';
 import { loadBuiltinModel } from '../src/builtin_model';
 import { tinyLlamaConfig, tinyLlamaTensors } from './helpers/tiny_llama';
@@ -95,4 +96,18 @@ describe('OutOfMemoryError before allocating', () => {
     m.dispose();
     await builtinRuns();
   });
+});
+
+test('allocation failures become OutOfMemoryError; other errors pass through unchanged', () => {
+  let hostFailure: unknown;
+  try {
+    new Float32Array(2 ** 53); // over every engine's typed-array limit
+  } catch (e) {
+    hostFailure = e;
+  }
+  expect(isAllocationFailure(hostFailure)).toBe(true);
+  expect(asOutOfMemory(hostFailure, 'm')).toBeInstanceOf(OutOfMemoryError);
+  expect(asOutOfMemory(new Error('Aborted(Cannot enlarge memory arrays to size 4294971392 bytes)'), 'm')).toBeInstanceOf(OutOfMemoryError);
+  const other = new TypeError('x is not a function');
+  expect(asOutOfMemory(other, 'm')).toBe(other);
 });

@@ -95,11 +95,15 @@ export function assertModelFits(values: number, what: string, options: MemoryChe
 }
 
 /**
- * True for the errors a failed host allocation throws (`RangeError: Invalid typed array length`,
- * `Array buffer allocation failed`), which {@link asOutOfMemory} turns typed.
+ * True for the errors a failed allocation throws (`RangeError: Invalid typed array length`,
+ * `Array buffer allocation failed`, a wasm heap that cannot grow), which {@link asOutOfMemory}
+ * turns typed.
  */
 export function isAllocationFailure(e: unknown): boolean {
-  return e instanceof RangeError && /typed array length|array buffer allocation|allocation failed|invalid array length/i.test(e.message);
+  if (!(e instanceof Error)) return false;
+  if (e instanceof RangeError) return /typed array length|array buffer allocation|allocation failed|invalid array length/i.test(e.message);
+  // wasm heap exhaustion (emscripten's abort texts, XNNPACK's out-of-memory status)
+  return /Cannot enlarge memory|Out of memory|memory access out of bounds/i.test(e.message);
 }
 
 /** `e` as an OutOfMemoryError when it is an allocation failure, else `e` unchanged. */
