@@ -75,7 +75,7 @@ export interface MemoryCheckOptions {
 
 /**
  * Refuses a model of `values` float weights that would not fit: needed = values x 4 bytes
- * (float32), x {@link WASM_PACKED_FACTOR} on wasm, compared with {@link availableBytes} (or
+ * (float32), x `WASM_PACKED_FACTOR` on wasm, compared with {@link availableBytes} (or
  * `limitBytes`).
  * @throws OutOfMemoryError naming needed vs available bytes and what would fit.
  */
