@@ -129,6 +129,39 @@ describe('files over 4 GiB load by byte range', () => {
     // Reading the whole file into one buffer would add 4.5 GiB (and fails on Node 20: 4 GiB max).
     expect(process.memoryUsage().arrayBuffers - buffersBefore).toBeLessThan(64 * 2 ** 20);
   });
+
+  test('loadCausalLM on a folder whose 4.5 GiB model.safetensors holds the weights past the 4 GiB mark', async () => {
+    const small = saveSafetensors(tinyLlamaTensors());
+    const n = new DataView(small.buffer).getUint32(0, true);
+    const header = JSON.parse(new TextDecoder().decode(small.subarray(8, 8 + n)).trim()) as Record<string, { data_offsets: [number, number] }>;
+    const pad = 4.5 * 2 ** 30;
+    const moved: Record<string, unknown> = { 'pad.bytes': { dtype: 'U8', shape: [pad], data_offsets: [0, pad] } };
+    for (const [k, e] of Object.entries(header)) moved[k] = { ...e, data_offsets: [e.data_offsets[0] + pad, e.data_offsets[1] + pad] };
+    const json = new TextEncoder().encode(JSON.stringify(moved));
+    const folder = fs.mkdtempSync(path.join(dir, 'model-'));
+    fs.writeFileSync(path.join(folder, 'config.json'), JSON.stringify(tinyLlamaConfig()));
+    const fd = fs.openSync(path.join(folder, 'model.safetensors'), 'w');
+    try {
+      const len = new Uint8Array(8);
+      new DataView(len.buffer).setUint32(0, json.byteLength, true);
+      fs.writeSync(fd, len, 0, 8, 0);
+      fs.writeSync(fd, json, 0, json.byteLength, 8);
+      fs.writeSync(fd, small, 8 + n, small.byteLength - 8 - n, 8 + json.byteLength + pad); // after a 4.5 GiB hole
+    } finally {
+      fs.closeSync(fd);
+    }
+    const fromFolder = await loadCausalLM(folder);
+    const inMemory = await loadCausalLM({ config: tinyLlamaConfig(), weights: small });
+    try {
+      const a = fromFolder.forward([[1, 2, 3]]);
+      const b = inMemory.forward([[1, 2, 3]]);
+      expect([...a.dataSync()]).toEqual([...b.dataSync()]); // same weights, read by range past 4 GiB
+      tf.dispose([a, b]);
+    } finally {
+      fromFolder.dispose();
+      inMemory.dispose();
+    }
+  });
 });
 
 test('a Blob is read one tensor slice at a time, never as one whole buffer', async () => {
