@@ -10,6 +10,8 @@ import { parseHFConfig, type ModelConfig } from './hf_config';
 import { parseJsonAs } from './json_read';
 import { isUrlString, joinSource, readText, type ByteSource, type ProgressCallback } from './byte_source';
 import { loadSafetensors, loadShardedSafetensors } from './safetensors';
+import { checkConfigAgainstWeights, isShapeListing } from './config_limits';
+import { asOutOfMemory, assertModelFits, floatValues } from './memory_budget';
 
 /** Files or objects of a checkpoint given directly. */
 export interface PretrainedFiles {
@@ -26,6 +28,13 @@ export type PretrainedSource = string | URL | PretrainedFiles;
 /** Options of {@link loadCausalLM}. */
 export interface LoadCausalLMOptions {
   onProgress?: ProgressCallback;
+  /**
+   * Bytes the model may use; default: what the backend can hold (wasm: its 4 GiB heap). A model whose
+   * float32 weights need more is refused with OutOfMemoryError before anything is allocated.
+   */
+  memoryLimitBytes?: number;
+  /** Skip the NaN/Inf scan of safetensors weights (only for files you trust; it costs one pass over the data). */
+  checkFinite?: boolean;
 }
 
 /** A checkpoint already parsed: typed config plus any weight source (e.g. a {@link SafetensorsFile}). */
@@ -93,23 +102,33 @@ export async function resolvePretrained(source: PretrainedSource, options: LoadC
     const config = await loadModelConfig(source);
     const single = joinSource(source, 'model.safetensors');
     const index = joinSource(source, 'model.safetensors.index.json');
-    if (await exists(single)) return { config, weights: await loadSafetensors(single, { onProgress: options.onProgress, file: single }) };
-    if (await exists(index)) return { config, weights: await loadShardedSafetensors(index, { onProgress: options.onProgress }) };
+    if (await exists(single)) return { config, weights: await loadSafetensors(single, { onProgress: options.onProgress, file: single, checkFinite: options.checkFinite }) };
+    if (await exists(index)) return { config, weights: await loadShardedSafetensors(index, { onProgress: options.onProgress, checkFinite: options.checkFinite }) };
     throw new SafetensorsError(`${String(source)}: neither model.safetensors nor model.safetensors.index.json found`);
   }
   const gen = source.generationConfig === undefined ? undefined : await jsonFrom(source.generationConfig, 'generation_config.json');
   const config = parseHFConfig(await jsonFrom(source.config, 'config.json'), gen);
-  const weights = isWeightSource(source.weights) ? source.weights : await loadSafetensors(source.weights, { onProgress: options.onProgress });
+  const weights = isWeightSource(source.weights) ? source.weights : await loadSafetensors(source.weights, { onProgress: options.onProgress, checkFinite: options.checkFinite });
   return { config, weights };
 }
 
 /**
  * Loads a causal LM. The weights are validated (names, dtypes, shapes against config.json) before
  * the model is returned; on any error nothing stays allocated.
- * @throws ConfigError for config problems, SafetensorsError for malformed or missing tensors,
- *   ShapeError for tensors whose shapes contradict config.json.
+ * @throws ConfigError for config problems, SafetensorsError for malformed, missing or non-finite
+ *   tensors, ShapeError for tensors whose shapes contradict config.json, OutOfMemoryError when the
+ *   float32 weights would not fit on the backend (checked from the header, before allocating).
  */
 export async function loadCausalLM(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<DecoderLM> {
   const { config, weights } = await resolvePretrained(source, options);
-  return buildCausalLM(config, weights);
+  if (isShapeListing(weights)) {
+    checkConfigAgainstWeights(config, weights);
+    assertModelFits(floatValues(weights), `${config.modelType} checkpoint`, { limitBytes: options.memoryLimitBytes });
+  }
+  try {
+    return buildCausalLM(config, weights);
+  } catch (e) {
+    // The builder frees what it made; a failed host allocation becomes typed.
+    throw asOutOfMemory(e, `${config.modelType} checkpoint`);
+  }
 }

@@ -52,7 +52,9 @@ export {
   SafetensorsFile,
   SafetensorsCheckpoint,
 } from '../loaders/safetensors';
-export type { SafetensorsDtype, TensorEntry, SafetensorsHeader, DecodedTensor, LoadSafetensorsOptions, TensorToSave } from '../loaders/safetensors';
+export type { SafetensorsDtype, TensorEntry, SafetensorsHeader, DecodedTensor, LoadSafetensorsOptions, SafetensorsFileOptions, TensorToSave } from '../loaders/safetensors';
+export { availableBytes, assertModelFits } from '../loaders/memory_budget';
+export type { MemoryAvailable, MemoryCheckOptions } from '../loaders/memory_budget';
 export { readBytes, readText } from '../loaders/byte_source';
 export type { ByteSource, ProgressInfo, ProgressCallback } from '../loaders/byte_source';
 export { parseHFConfig, parseHFConfigText, SUPPORTED_MODEL_TYPES } from '../loaders/hf_config';

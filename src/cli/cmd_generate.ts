@@ -67,7 +67,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   if (values.chat && values.prompt === undefined) throw new UsageError('--chat needs --prompt');
   const backend = backendFlag(values.backend);
   const options: GenerateOptions = {
-    maxNewTokens: numberFlag(values['max-new-tokens'], '--max-new-tokens', { integer: true }),
+    maxNewTokens: numberFlag(values['max-new-tokens'], '--max-new-tokens', { integer: true, positive: true }),
     temperature: numberFlag(values.temperature, '--temperature'),
     topK: numberFlag(values['top-k'], '--top-k', { integer: true }),
     topP: numberFlag(values['top-p'], '--top-p'),

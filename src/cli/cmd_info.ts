@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIO } from './command';
 import { listModelIds, loadModelFromString } from '../../loaders/loom_json';
 import { modelInfo } from './cmd_logits';
+import { printable } from './flags';
 
 const USAGE = `usage: loom info <model.json> [--id ID] [--json]
        loom info --model DIR [--json]
@@ -46,7 +47,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
           `  ${String(l.index).padStart(3)} (${l.row},${l.col},${l.layer}) ${l.type.padEnd(20)} ${l.detail.padEnd(24)} in ${l.inputSize ?? '?'} out ${l.outputSize ?? '?'} params ${l.parameters}`,
       ),
     ];
-    io.stdout(lines.join('\n') + '\n');
+    io.stdout(printable(lines.join('\n')) + '\n');
     return 0;
   } finally {
     net.dispose();

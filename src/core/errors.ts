@@ -66,3 +66,11 @@ export function errorMessage(e: unknown): string {
 export class TokenizerError extends LoomError {
   override readonly name = 'TokenizerError';
 }
+
+/**
+ * A model or tensor would not fit in the memory the backend can use. Raised before allocating
+ * (from an estimate), or when an allocation fails; the backend stays usable either way.
+ */
+export class OutOfMemoryError extends LoomError {
+  override readonly name = 'OutOfMemoryError';
+}

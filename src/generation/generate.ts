@@ -152,16 +152,46 @@ function holdBackStart(text: string, stops: readonly string[], from: number, end
   return end;
 }
 
+/** Where a running stream keeps its session, so an abandoned stream's KV cache can be freed. */
+interface SessionHolder {
+  session: DecodeSession | null;
+}
+
+/** Frees the KV cache of a stream that was dropped while suspended (never finished nor returned). */
+const abandonedStreams =
+  typeof FinalizationRegistry !== 'undefined'
+    ? new FinalizationRegistry<SessionHolder>((holder) => {
+        holder.session?.dispose();
+        holder.session = null;
+      })
+    : null;
+
 /**
  * Generates tokens one at a time, yielding each stable text piece (non-empty); the iterator's return
- * value is the {@link GenerateResult}. Breaking out of the loop ends generation and frees the cache.
+ * value is the {@link GenerateResult}. Finishing, breaking out of a `for await` loop or calling
+ * `return()` ends generation and frees the KV cache at once. A stream that is dropped half-way
+ * (never finished nor returned) keeps its cache until the iterator is garbage-collected, when it
+ * is freed; call `return()` to free it deterministically.
  * @throws ConfigError for bad options, a prompt out of range or longer than the model's context.
  */
-export async function* generateStream(
+export function generateStream(
   model: CausalLM,
   tokenizer: TextTokenizer | null,
   input: GenerateInput,
   options: GenerateOptions = {},
+): AsyncGenerator<string, GenerateResult, undefined> {
+  const holder: SessionHolder = { session: null };
+  const it = streamTokens(model, tokenizer, input, options, holder);
+  abandonedStreams?.register(it, holder);
+  return it;
+}
+
+async function* streamTokens(
+  model: CausalLM,
+  tokenizer: TextTokenizer | null,
+  input: GenerateInput,
+  options: GenerateOptions,
+  holder: SessionHolder,
 ): AsyncGenerator<string, GenerateResult, undefined> {
   const prompt = promptIds(tokenizer, input, options.addSpecialTokens ?? true);
   const { vocabSize, maxPositions, eosTokenIds } = model.info;
@@ -194,6 +224,7 @@ export async function* generateStream(
     if (maxNew > 0 && signal?.aborted) finishReason = 'abort';
     if (maxNew > 0 && !signal?.aborted) {
       session = new DecodeSession(model, prompt, { processors, sampling, rng, maxNewTokens: maxNew });
+      holder.session = session;
       const t0 = now();
       let logits = await readLogits(session.forward());
       prefillSeconds = (now() - t0) / 1000;
@@ -246,6 +277,7 @@ export async function* generateStream(
     }
   } finally {
     session?.dispose();
+    holder.session = null;
     options.streamer?.end();
   }
   const steps = generated.length - 1;

@@ -66,6 +66,9 @@ export class DecoderLM implements CausalLM {
   }
 
   createCache(batchSize: number, maxLength: number): KVCache {
+    if (this.disposed) throw new ShapeError('createCache: model used after dispose()');
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new ShapeError(`createCache: batchSize ${batchSize} must be a positive integer`);
+    if (!Number.isSafeInteger(maxLength) || maxLength < 1) throw new ShapeError(`createCache: maxLength ${maxLength} must be a positive integer`);
     if (maxLength > this.config.maxPositions) {
       throw new ShapeError(`createCache: maxLength ${maxLength} exceeds the model's ${this.config.maxPositions} positions`);
     }
