@@ -66,3 +66,18 @@ export function errorMessage(e: unknown): string {
 export class TokenizerError extends LoomError {
   override readonly name = 'TokenizerError';
 }
+
+/**
+ * Memory for the kernels (the WebAssembly module's heap, at most 4 GiB) or for a model ran out.
+ * `bytesNeeded` is what the failed allocation asked for; `bytesAvailable` what the heap could still give.
+ */
+export class OutOfMemoryError extends LoomError {
+  override readonly name = 'OutOfMemoryError';
+  constructor(
+    readonly bytesNeeded: number,
+    readonly bytesAvailable: number,
+    what: string,
+  ) {
+    super(`out of memory: ${what} needs ${bytesNeeded} bytes, only ${bytesAvailable} bytes are available in the kernel heap`);
+  }
+}
