@@ -6,6 +6,7 @@ import { ConfigError, SafetensorsError } from '../src/core/errors';
 import { buildCausalLM } from '../src/transformer/architectures';
 import type { DecoderLM } from '../src/transformer/model';
 import type { WeightSource } from '../src/transformer/weights';
+import type { KernelOptions } from '../src/transformer/kernel_options';
 import { parseHFConfig, type ModelConfig } from './hf_config';
 import { parseJsonAs } from './json_read';
 import { isUrlString, joinSource, readText, type ByteSource, type ProgressCallback } from './byte_source';
@@ -23,8 +24,8 @@ export interface PretrainedFiles {
 /** A folder (Node path or URL) holding config.json and model.safetensors (or the sharded index). */
 export type PretrainedSource = string | URL | PretrainedFiles;
 
-/** Options of {@link loadCausalLM}. */
-export interface LoadCausalLMOptions {
+/** Options of {@link loadCausalLM}; `kernels` / `dtype` pick the engine (see {@link KernelOptions}). */
+export interface LoadCausalLMOptions extends KernelOptions {
   onProgress?: ProgressCallback;
 }
 
@@ -111,5 +112,5 @@ export async function resolvePretrained(source: PretrainedSource, options: LoadC
  */
 export async function loadCausalLM(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<DecoderLM> {
   const { config, weights } = await resolvePretrained(source, options);
-  return buildCausalLM(config, weights);
+  return buildCausalLM(config, weights, options);
 }

@@ -6,8 +6,8 @@ export * from './core/errors';
 export * from './core/types';
 export type { LayerRecord, GridPosition } from './core/layer_record';
 export { emptyRecord, cloneRecord } from './core/layer_record';
-export { useBackend, currentBackend, BACKEND_NAMES } from './backends';
-export type { BackendName, UseBackendOptions } from './backends';
+export { useBackend, currentBackend, backendInfo, BACKEND_NAMES } from './backends';
+export type { BackendName, UseBackendOptions, BackendInfo } from './backends';
 
 // grid network
 export { Network } from './network/network';

@@ -1,6 +1,7 @@
 /**
  * One registration list: model_type -> the function that builds its graph from weights.
  */
+import { ConfigError } from '../core/errors';
 import type { ModelConfig } from './config';
 import type { ModelType } from './types';
 import type { DecoderLM } from './model';
@@ -8,6 +9,7 @@ import type { WeightSource } from './weights';
 import { buildLlama } from './llama';
 import { buildGpt2 } from './gpt2';
 import { buildGptNeox } from './gpt_neox';
+import { kernelsByDefault, type KernelOptions } from './kernel_options';
 
 /** Builds a model of one architecture from its config and weights. */
 export type ArchitectureBuilder = (config: ModelConfig, source: WeightSource) => DecoderLM;
@@ -22,9 +24,23 @@ export const ARCHITECTURES: Readonly<Record<ModelType, ArchitectureBuilder>> = {
 };
 
 /**
- * Builds the model `config.modelType` names from `source`.
- * @throws SafetensorsError / ShapeError from the architecture's loader; nothing is left allocated on failure.
+ * Builds the model `config.modelType` names from `source`; on the `wasm` and `cpu` backends (or with
+ * `kernels: true`) its weights then move to the wasm kernels (see {@link DecoderLM.useKernels}).
+ * @throws SafetensorsError / ShapeError from the architecture's loader, OutOfMemoryError when the
+ *   kernels cannot hold the model, ConfigError for a dtype without kernels; nothing is left allocated on failure.
  */
-export function buildCausalLM(config: ModelConfig, source: WeightSource): DecoderLM {
-  return ARCHITECTURES[config.modelType](config, source);
+export function buildCausalLM(config: ModelConfig, source: WeightSource, options: KernelOptions = {}): DecoderLM {
+  const model = ARCHITECTURES[config.modelType](config, source);
+  if (options.kernels ?? kernelsByDefault()) {
+    try {
+      model.useKernels(options.dtype ? { dtype: options.dtype } : {});
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  } else if (options.dtype && options.dtype !== 'fp32') {
+    model.dispose();
+    throw new ConfigError(`dtype '${options.dtype}' needs the wasm kernels (kernels: true, backend wasm or cpu); the tfjs op chain runs fp32`);
+  }
+  return model;
 }

@@ -1,0 +1,23 @@
+/**
+ * When models run on the wasm kernels: on by default on the `wasm` and `cpu` backends (the cpu
+ * backend runs the same wasm module: far faster than its JS loops), off on `webgpu`; `kernels: false`
+ * forces the tfjs op chain (the reference the kernels are tested against).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { WeightDtype } from '../kernels/quantize';
+
+/** Options of model building / loading that pick the engine. */
+export interface KernelOptions {
+  /** Run on loom-tfjs's wasm kernels (default: true on the wasm and cpu backends, false on webgpu). */
+  readonly kernels?: boolean;
+  /** Weight storage format in the kernels (default fp32; bf16 / q8 / q4 need the kernels). */
+  readonly dtype?: WeightDtype;
+}
+
+/** Backends on which the kernels are on by default. */
+export const KERNEL_BACKENDS: readonly string[] = ['wasm', 'cpu'];
+
+/** Whether a model built now uses the kernels when the options do not say. */
+export function kernelsByDefault(): boolean {
+  return KERNEL_BACKENDS.includes(tf.getBackend()) && typeof SharedArrayBuffer !== 'undefined';
+}
