@@ -3,7 +3,8 @@
  * multiplies the dequantized weights (q * scale, exact in float64) by the dequantized activations
  * under the same activation quantization (re-implemented here from its definition: per block of 32,
  * d = amax / 127, q = round-half-even(x * (1 / d)) in float32). Shapes cover K % 32 != 0, K < 32,
- * M = 1 and M = 5 (one 4-row tile plus a GEMV row), column sub-ranges, bias and the fused residual.
+ * M = 1 and M = 5 (one 4-row tile plus a GEMV row), K over several 2048-value chunks, column
+ * sub-ranges, bias and the fused residual.
  */
 import { createRng } from '../src/core/rng';
 import { dequantize } from '../src/kernels/dequantize';
@@ -66,6 +67,7 @@ const CASES: Case[] = [
   { M: 4, K: 576, N: 7, n0: 0, n1: 7, bias: true, acc: false },
   { M: 2, K: 33, N: 4, n0: 0, n1: 4, bias: false, acc: false },
   { M: 9, K: 96, N: 5, n0: 3, n1: 5, bias: true, acc: true },
+  { M: 5, K: 4200, N: 6, n0: 1, n1: 6, bias: true, acc: true }, // 3 K chunks of 2048 in the integer kernels
 ];
 
 /** Runs one case; `run` calls the kernel on (y ptr, bias ptr) and returns; `w` is the dequantized weight. */

@@ -64,101 +64,181 @@ LOOM_INLINE void loom_store_out(float* y, int N, int m, int n, float v, const fl
 }
 
 /*
- * Integer-dot tile shared by the q8 and q4 kernels: MR rows of int8 activations (rows m..)
- * times NR weight rows (rows n..), out[i][j] = sum over blocks b of
- * xs[m+i][b] * Ws[n+j][b] * (integer dot of block b). MR, NR and q4 are compile-time
- * constants at every call, so the arrays below live in registers.
+ * Integer-dot kernels shared by q8 and q4 (q4 is a compile-time constant at every call).
+ *
+ * Activations are widened to int16 once per K chunk (64 blocks, 2048 values: a stack buffer of at
+ * most 16 KiB for 4 rows), zero-padded past K so a partial last block needs no special case on the
+ * x side. Each weight block is widened once and dotted with 4 activation rows (prefill tile 4x1) or
+ * one activation row is dotted with 4 weight rows (decode GEMV tile 1x4); the 4 int32 block sums are
+ * transposed into one vector (lane = row of the tile), converted, scaled and accumulated, so a
+ * block costs one float multiply-add per 4 outputs. Partial sums of a chunk are added into y.
  */
-LOOM_INLINE loom_i16x32 loom_load_wblock(const void* wrow, int b, int q4) {
+#define LOOM_CHUNK_BLOCKS 64
+
+LOOM_INLINE loom_i16x32 loom_load_xw(const int16_t* xw) {
+  loom_i16x32 r;
+  r.a = wasm_v128_load(xw);
+  r.b = wasm_v128_load(xw + 8);
+  r.c = wasm_v128_load(xw + 16);
+  r.d = wasm_v128_load(xw + 24);
+  return r;
+}
+
+/* Lane i of the result = sum of the 4 lanes of s_i. */
+LOOM_INLINE v128_t loom_reduce4_i32(v128_t s0, v128_t s1, v128_t s2, v128_t s3) {
+  const v128_t t0 = wasm_i32x4_add(wasm_i32x4_shuffle(s0, s1, 0, 4, 1, 5), wasm_i32x4_shuffle(s0, s1, 2, 6, 3, 7));
+  const v128_t t1 = wasm_i32x4_add(wasm_i32x4_shuffle(s2, s3, 0, 4, 1, 5), wasm_i32x4_shuffle(s2, s3, 2, 6, 3, 7));
+  return wasm_i32x4_add(wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5), wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
+}
+
+/* int8 blocks [b0, b1) of a row, widened to int16 at dst (zero past K). */
+LOOM_INLINE void loom_widen_row(const int8_t* xr, int K, int b0, int b1, int16_t* dst) {
+  for (int b = b0; b < b1; b++) {
+    int16_t* d = dst + (size_t)(b - b0) * LOOM_QK;
+    const int k0 = b * LOOM_QK;
+    if (k0 + LOOM_QK <= K) {
+      const loom_i16x32 w = loom_widen_i8x32(wasm_v128_load(xr + k0), wasm_v128_load(xr + k0 + 16));
+      wasm_v128_store(d, w.a);
+      wasm_v128_store(d + 8, w.b);
+      wasm_v128_store(d + 16, w.c);
+      wasm_v128_store(d + 24, w.d);
+    } else {
+      for (int i = 0; i < LOOM_QK; i++) d[i] = k0 + i < K ? xr[k0 + i] : 0;
+    }
+  }
+}
+
+/* Adds v to y[m][n]; on the first chunk y starts from (acc ? y : 0) + bias[n]. */
+LOOM_INLINE void loom_add_out(float* y, int N, int m, int n, float v, const float* bias, int acc, int first) {
+  float* p = y + (size_t)m * (size_t)N + (size_t)n;
+  if (!first) {
+    *p += v;
+    return;
+  }
+  if (bias) v += bias[n];
+  *p = acc ? *p + v : v;
+}
+
+/* Weight block at wp (16 bytes of q4 nibbles or 32 int8), widened; q8's partial block is padded. */
+LOOM_INLINE loom_i16x32 loom_wblock_at(const uint8_t* wp, int q4, int valid) {
   if (q4) {
-    const v128_t v = wasm_v128_load((const uint8_t*)wrow + (size_t)b * 16);
+    const v128_t v = wasm_v128_load(wp);
     const v128_t eight = wasm_i8x16_splat(8);
     const v128_t lo = wasm_i8x16_sub(wasm_v128_and(v, wasm_i8x16_splat(0x0F)), eight); /* elements 0..15 */
     const v128_t hi = wasm_i8x16_sub(wasm_u8x16_shr(v, 4), eight);                      /* elements 16..31 */
     return loom_widen_i8x32(lo, hi);
   }
-  const int8_t* p = (const int8_t*)wrow + (size_t)b * LOOM_QK;
-  return loom_widen_i8x32(wasm_v128_load(p), wasm_v128_load(p + 16));
-}
-
-LOOM_INLINE void loom_qtile_step(int MR, int NR, int q4, const int8_t* const* xr, const float* const* xsr,
-                                 const void* const* wr, const float* const* wsr, int b, const int8_t* xpad,
-                                 const int8_t* wpad, v128_t acc[4][4]) {
-  loom_i16x32 xw[4];
-  for (int i = 0; i < MR; i++) {
-    const int8_t* p = xpad ? xpad + i * LOOM_QK : xr[i] + (size_t)b * LOOM_QK;
-    xw[i] = loom_widen_i8x32(wasm_v128_load(p), wasm_v128_load(p + 16));
-  }
-  for (int j = 0; j < NR; j++) {
-    loom_i16x32 ww;
-    if (wpad && !q4) ww = loom_widen_i8x32(wasm_v128_load(wpad + j * LOOM_QK), wasm_v128_load(wpad + j * LOOM_QK + 16));
-    else ww = loom_load_wblock(wr[j], b, q4);
-    const float wsc = wsr[j][b];
-    for (int i = 0; i < MR; i++) {
-      const v128_t s = wasm_f32x4_convert_i32x4(loom_dot_i16x32(xw[i], ww));
-      acc[i][j] = wasm_f32x4_add(acc[i][j], wasm_f32x4_mul(s, wasm_f32x4_splat(xsr[i][b] * wsc)));
-    }
-  }
-}
-
-LOOM_INLINE void loom_qtile(int MR, int NR, int q4, const int8_t* xq, const float* xs, int K, int m,
-                            const void* Wq, const float* Ws, int n, float out[4][4]) {
-  const int nb = loom_qblocks(K), nfull = K / LOOM_QK, tail = K - nfull * LOOM_QK;
-  const size_t wstride = q4 ? (size_t)nb * 16 : (size_t)K;
-  const int8_t* xr[4];
-  const float* xsr[4];
-  const void* wr[4];
-  const float* wsr[4];
-  v128_t acc[4][4];
-  for (int i = 0; i < MR; i++) {
-    xr[i] = xq + (size_t)(m + i) * (size_t)K;
-    xsr[i] = xs + (size_t)(m + i) * (size_t)nb;
-  }
-  for (int j = 0; j < NR; j++) {
-    wr[j] = (const uint8_t*)Wq + (size_t)(n + j) * wstride;
-    wsr[j] = Ws + (size_t)(n + j) * (size_t)nb;
-  }
-  for (int i = 0; i < MR; i++)
-    for (int j = 0; j < NR; j++) acc[i][j] = wasm_f32x4_splat(0.0f);
-  for (int b = 0; b < nfull; b++) loom_qtile_step(MR, NR, q4, xr, xsr, wr, wsr, b, 0, 0, acc);
-  if (tail) {
-    /* Partial last block: zero-padded copies, so nothing past a row is read or counted. */
-    int8_t xpad[4 * LOOM_QK], wpad[4 * LOOM_QK];
-    for (int i = 0; i < MR; i++) loom_pad_i8x32(xr[i] + (size_t)nfull * LOOM_QK, tail, xpad + i * LOOM_QK);
-    if (!q4)
-      for (int j = 0; j < NR; j++)
-        loom_pad_i8x32((const int8_t*)wr[j] + (size_t)nfull * LOOM_QK, tail, wpad + j * LOOM_QK);
-    loom_qtile_step(MR, NR, q4, xr, xsr, wr, wsr, nfull, xpad, q4 ? 0 : wpad, acc);
-  }
-  for (int i = 0; i < MR; i++)
-    for (int j = 0; j < NR; j++) out[i][j] = loom_hsum_f32x4(acc[i][j]);
+  if (valid >= LOOM_QK) return loom_widen_i8x32(wasm_v128_load(wp), wasm_v128_load(wp + 16));
+  int8_t pad[LOOM_QK];
+  loom_pad_i8x32((const int8_t*)wp, valid, pad);
+  return loom_widen_i8x32(wasm_v128_load(pad), wasm_v128_load(pad + 16));
 }
 
 /*
- * Whole q8/q4 linear: y[m][n] (+)= sum_k x[m][k] * W[n][k] + bias[n] for n in [n0, n1).
- * 4 activation rows share each streamed weight row (prefill); one activation row is
- * dotted with 4 weight rows at a time (decode GEMV).
+ * 4 activation rows (widened, interleaved per block: xw[block][row][32]) times weight row wr over
+ * blocks [b0, b1); lane i = row i. Blocks past `full` are q8 partial blocks.
  */
-LOOM_INLINE void loom_qlinear(int q4, const int8_t* xq, const float* xs, int M, int K, const void* Wq,
-                              const float* Ws, const float* bias, float* y, int N, int n0, int n1, int acc) {
-  float out[4][4];
-  int m = 0;
-  for (; m + 4 <= M; m += 4)
-    for (int n = n0; n < n1; n++) {
-      loom_qtile(4, 1, q4, xq, xs, K, m, Wq, Ws, n, out);
-      for (int i = 0; i < 4; i++) loom_store_out(y, N, m + i, n, out[i][0], bias, acc);
-    }
-  for (; m < M; m++) {
-    int n = n0;
-    for (; n + 4 <= n1; n += 4) {
-      loom_qtile(1, 4, q4, xq, xs, K, m, Wq, Ws, n, out);
-      for (int j = 0; j < 4; j++) loom_store_out(y, N, m, n + j, out[0][j], bias, acc);
-    }
-    for (; n < n1; n++) {
-      loom_qtile(1, 1, q4, xq, xs, K, m, Wq, Ws, n, out);
-      loom_store_out(y, N, m, n, out[0][0], bias, acc);
-    }
+/* Not inlined: a pointer argument lets clang fold the constant load offsets (a stack-derived pointer does not). */
+static __attribute__((noinline)) v128_t loom_tile4x1(int q4, const int16_t* xw, const v128_t* xs4, const uint8_t* wr, const float* wsr,
+                                int b0, int b1, int full, int K) {
+  const int wb = q4 ? 16 : LOOM_QK;
+  v128_t accv = wasm_f32x4_splat(0.0f);
+  const int bf = b1 < full ? b1 : full;
+  const uint8_t* wp = wr + (size_t)b0 * wb;
+  int b = b0;
+  for (; b < bf; b++, xw += 4 * LOOM_QK, xs4++, wp += wb) {
+    const loom_i16x32 ww = loom_wblock_at(wp, q4, LOOM_QK);
+    const v128_t s = loom_reduce4_i32(loom_dot_i16x32(loom_load_xw(xw), ww), loom_dot_i16x32(loom_load_xw(xw + 32), ww),
+                                      loom_dot_i16x32(loom_load_xw(xw + 64), ww), loom_dot_i16x32(loom_load_xw(xw + 96), ww));
+    accv = wasm_f32x4_add(accv, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_mul(*xs4, wasm_f32x4_splat(wsr[b]))));
   }
+  for (; b < b1; b++, xw += 4 * LOOM_QK, xs4++, wp += wb) {
+    const loom_i16x32 ww = loom_wblock_at(wp, q4, K - b * LOOM_QK);
+    const v128_t s = loom_reduce4_i32(loom_dot_i16x32(loom_load_xw(xw), ww), loom_dot_i16x32(loom_load_xw(xw + 32), ww),
+                                      loom_dot_i16x32(loom_load_xw(xw + 64), ww), loom_dot_i16x32(loom_load_xw(xw + 96), ww));
+    accv = wasm_f32x4_add(accv, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_mul(*xs4, wasm_f32x4_splat(wsr[b]))));
+  }
+  return accv;
 }
 
+/* One activation row (widened, xw[block][32]) times weight rows w0 + j * wstride, j < 4; lane j = row j. */
+static __attribute__((noinline)) v128_t loom_tile1x4(int q4, const int16_t* xw, const float* xsr, const uint8_t* w0, size_t wstride,
+                                const float* s0, int nb, int b0, int b1, int full, int K) {
+  const int wb = q4 ? 16 : LOOM_QK;
+  v128_t accv = wasm_f32x4_splat(0.0f);
+  const uint8_t* w1 = w0 + wstride;
+  const uint8_t* w2 = w1 + wstride;
+  const uint8_t* w3 = w2 + wstride;
+  const float* s1 = s0 + nb;
+  const float* s2 = s1 + nb;
+  const float* s3 = s2 + nb;
+  for (int b = b0; b < b1; b++, xw += LOOM_QK) {
+    const int valid = b < full ? LOOM_QK : K - b * LOOM_QK;
+    const size_t o = (size_t)b * wb;
+    const loom_i16x32 xv = loom_load_xw(xw);
+    const v128_t s = loom_reduce4_i32(loom_dot_i16x32(xv, loom_wblock_at(w0 + o, q4, valid)),
+                                      loom_dot_i16x32(xv, loom_wblock_at(w1 + o, q4, valid)),
+                                      loom_dot_i16x32(xv, loom_wblock_at(w2 + o, q4, valid)),
+                                      loom_dot_i16x32(xv, loom_wblock_at(w3 + o, q4, valid)));
+    const v128_t sc = wasm_f32x4_mul(wasm_f32x4_splat(xsr[b]), wasm_f32x4_make(s0[b], s1[b], s2[b], s3[b]));
+    accv = wasm_f32x4_add(accv, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), sc));
+  }
+  return accv;
+}
+
+LOOM_INLINE void loom_qlinear(int q4, const int8_t* xq, const float* xs, int M, int K, const void* Wq,
+                              const float* Ws, const float* bias, float* y, int N, int n0, int n1, int acc) {
+  const int nb = loom_qblocks(K);
+  /* q8 blocks past `full` are partial (q4 rows are stored padded to whole blocks). */
+  const int full = q4 ? nb : K / LOOM_QK;
+  const size_t wstride = q4 ? (size_t)nb * 16 : (size_t)K;
+  const uint8_t* W = (const uint8_t*)Wq;
+  int16_t xw[4 * LOOM_CHUNK_BLOCKS * LOOM_QK];
+  v128_t xs4[LOOM_CHUNK_BLOCKS];
+  int m = 0;
+  /* Prefill: 4 activation rows per streamed weight row. */
+  for (; m + 4 <= M; m += 4)
+    for (int c0 = 0; c0 < nb; c0 += LOOM_CHUNK_BLOCKS) {
+      const int c1 = c0 + LOOM_CHUNK_BLOCKS < nb ? c0 + LOOM_CHUNK_BLOCKS : nb;
+      for (int b = c0; b < c1; b++) {
+        for (int i = 0; i < 4; i++)
+          loom_widen_row(xq + (size_t)(m + i) * (size_t)K, K, b, b + 1, xw + ((b - c0) * 4 + i) * LOOM_QK);
+        xs4[b - c0] = wasm_f32x4_make(xs[(size_t)m * nb + b], xs[(size_t)(m + 1) * nb + b], xs[(size_t)(m + 2) * nb + b],
+                                      xs[(size_t)(m + 3) * nb + b]);
+      }
+      for (int n = n0; n < n1; n++) {
+        const v128_t accv = loom_tile4x1(q4, xw, xs4, W + (size_t)n * wstride, Ws + (size_t)n * nb, c0, c1, full, K);
+        loom_add_out(y, N, m, n, wasm_f32x4_extract_lane(accv, 0), bias, acc, c0 == 0);
+        loom_add_out(y, N, m + 1, n, wasm_f32x4_extract_lane(accv, 1), bias, acc, c0 == 0);
+        loom_add_out(y, N, m + 2, n, wasm_f32x4_extract_lane(accv, 2), bias, acc, c0 == 0);
+        loom_add_out(y, N, m + 3, n, wasm_f32x4_extract_lane(accv, 3), bias, acc, c0 == 0);
+      }
+    }
+  /* Decode GEMV (and the last M % 4 rows): 4 weight rows per activation row. */
+  for (; m < M; m++)
+    for (int c0 = 0; c0 < nb; c0 += LOOM_CHUNK_BLOCKS) {
+      const int c1 = c0 + LOOM_CHUNK_BLOCKS < nb ? c0 + LOOM_CHUNK_BLOCKS : nb;
+      const float* xsr = xs + (size_t)m * nb;
+      loom_widen_row(xq + (size_t)m * (size_t)K, K, c0, c1, xw);
+      int n = n0;
+      for (; n + 4 <= n1; n += 4) {
+        const v128_t accv = loom_tile1x4(q4, xw, xsr, W + (size_t)n * wstride, wstride, Ws + (size_t)n * nb, nb, c0, c1, full, K);
+        loom_add_out(y, N, m, n, wasm_f32x4_extract_lane(accv, 0), bias, acc, c0 == 0);
+        loom_add_out(y, N, m, n + 1, wasm_f32x4_extract_lane(accv, 1), bias, acc, c0 == 0);
+        loom_add_out(y, N, m, n + 2, wasm_f32x4_extract_lane(accv, 2), bias, acc, c0 == 0);
+        loom_add_out(y, N, m, n + 3, wasm_f32x4_extract_lane(accv, 3), bias, acc, c0 == 0);
+      }
+      for (; n < n1; n++) {
+        const uint8_t* wr = W + (size_t)n * wstride;
+        const float* wsr = Ws + (size_t)n * nb;
+        v128_t accv = wasm_f32x4_splat(0.0f);
+        for (int b = c0; b < c1; b++) {
+          const loom_i16x32 ww = loom_wblock_at(wr + (size_t)b * (q4 ? 16 : LOOM_QK), q4, b < full ? LOOM_QK : K - b * LOOM_QK);
+          const v128_t s = loom_dot_i16x32(loom_load_xw(xw + (b - c0) * LOOM_QK), ww);
+          accv = wasm_f32x4_add(accv, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_splat(xsr[b] * wsr[b])));
+        }
+        loom_add_out(y, N, m, n, loom_hsum_f32x4(accv), bias, acc, c0 == 0);
+      }
+    }
+}
 #endif
