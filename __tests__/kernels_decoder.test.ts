@@ -80,6 +80,7 @@ describe.each(['cpu', 'wasm'] as const)('kernel decoder on %s', (backend) => {
     const ker = await load(c, true);
     expect(ref.kernelsActive).toBe(false);
     expect(ker.kernelsActive).toBe(true);
+    expect(tf.getBackend()).toBe(backend); // the load ran on cpu and switched back
     expect(ker.info.dtype).toBe('fp32');
     expect(ker.memory().tfjsBytes).toBe(0);
     expect(ker.memory().kernelBytes).toBeGreaterThanOrEqual(ref.weightBytes);

@@ -9,7 +9,7 @@ import type { WeightSource } from './weights';
 import { buildLlama } from './llama';
 import { buildGpt2 } from './gpt2';
 import { buildGptNeox } from './gpt_neox';
-import { kernelsByDefault, type KernelOptions } from './kernel_options';
+import { kernelsByDefault, onCpuBackend, type KernelOptions } from './kernel_options';
 
 /** Builds a model of one architecture from its config and weights. */
 export type ArchitectureBuilder = (config: ModelConfig, source: WeightSource) => DecoderLM;
@@ -30,17 +30,23 @@ export const ARCHITECTURES: Readonly<Record<ModelType, ArchitectureBuilder>> = {
  *   kernels cannot hold the model, ConfigError for a dtype without kernels; nothing is left allocated on failure.
  */
 export function buildCausalLM(config: ModelConfig, source: WeightSource, options: KernelOptions = {}): DecoderLM {
-  const model = ARCHITECTURES[config.modelType](config, source);
-  if (options.kernels ?? kernelsByDefault()) {
+  const kernels = options.kernels ?? kernelsByDefault();
+  if (!kernels) {
+    if (options.dtype && options.dtype !== 'fp32') {
+      throw new ConfigError(`dtype '${options.dtype}' needs the wasm kernels (kernels: true, backend wasm or cpu); the tfjs op chain runs fp32`);
+    }
+    return ARCHITECTURES[config.modelType](config, source);
+  }
+  // The tf tensors only carry the weights to the kernels: build them on the cpu backend, whose
+  // tensors are plain JS arrays the GC frees, so a wasm backend's heap never grows to hold them.
+  return onCpuBackend(() => {
+    const model = ARCHITECTURES[config.modelType](config, source);
     try {
       model.useKernels(options.dtype ? { dtype: options.dtype } : {});
     } catch (e) {
       model.dispose();
       throw e;
     }
-  } else if (options.dtype && options.dtype !== 'fp32') {
-    model.dispose();
-    throw new ConfigError(`dtype '${options.dtype}' needs the wasm kernels (kernels: true, backend wasm or cpu); the tfjs op chain runs fp32`);
-  }
-  return model;
+    return model;
+  });
 }

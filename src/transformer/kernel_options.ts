@@ -21,3 +21,18 @@ export const KERNEL_BACKENDS: readonly string[] = ['wasm', 'cpu'];
 export function kernelsByDefault(): boolean {
   return KERNEL_BACKENDS.includes(tf.getBackend()) && typeof SharedArrayBuffer !== 'undefined';
 }
+
+/**
+ * Runs `fn` with tfjs on the cpu backend and switches back to the previous one. Both switches are
+ * synchronous once a backend is initialized (cpu always is: backends.ts starts on it).
+ */
+export function onCpuBackend<T>(fn: () => T): T {
+  const prev = tf.getBackend();
+  if (prev === 'cpu') return fn();
+  void tf.setBackend('cpu');
+  try {
+    return fn();
+  } finally {
+    void tf.setBackend(prev);
+  }
+}
