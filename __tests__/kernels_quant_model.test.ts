@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../src/backends';
 import { ConfigError } from '../src/core/errors';
 import { dequantize } from '../src/kernels/dequantize';
-import { bf16ToF32, f32ToBf16, packWeight, QUANT_BLOCK, type PackedDtype } from '../src/kernels/quantize';
+import { bf16ToF32, f32ToBf16, packWeight, QUANT_BLOCK, type PackedDtype, type WeightDtype } from '../src/kernels/quantize';
 import { kernelHeapBytes } from '../src/kernels/runtime';
 import type { DecoderLM } from '../src/transformer/model';
 import { loadCausalLM } from '../loaders/pretrained';
@@ -53,11 +53,12 @@ function quantDequantAct(x: Float64Array): Float64Array {
  * The checkpoint's tensor `name` as the kernels hold it, in float64 and the checkpoint's layout: 2-D
  * matrices (all but GPT-2's learned positions) packed along their input dimension and widened back.
  */
-function weightsAs(file: SafetensorsFile, dtype: PackedDtype): Tensors {
+function weightsAs(file: SafetensorsFile, dtypeOf: PackedDtype | ((name: string) => WeightDtype)): Tensors {
   return (name) => {
     const t = file.get(name);
     const data = t.data as Float32Array;
-    if (t.shape.length !== 2 || name.endsWith('wpe.weight')) return Float64Array.from(data);
+    const dtype = typeof dtypeOf === 'string' ? dtypeOf : dtypeOf(name);
+    if (t.shape.length !== 2 || name.endsWith('wpe.weight') || dtype === 'fp32') return Float64Array.from(data);
     const [rows, cols] = t.shape as [number, number];
     return Float64Array.from(dequantize(packWeight(data, { rows, cols }, dtype)));
   };
@@ -140,6 +141,44 @@ describe.each(['q8', 'q4', 'bf16'] as const)('%s model on the kernels', (dtype) 
 
     model.dispose();
     expect(tf.memory().numTensors).toBe(tensors0);
+    expect(kernelHeapBytes()).toBe(heap0);
+  });
+});
+
+describe('per-module dtypes', () => {
+  /** The module a checkpoint tensor belongs to (HF names of the llama family). */
+  const moduleOf = (name: string): 'embed' | 'lm_head' | 'attention' | 'mlp' =>
+    name.includes('embed_tokens') ? 'embed' : name.startsWith('lm_head') ? 'lm_head' : name.includes('self_attn') ? 'attention' : 'mlp';
+
+  test.each([
+    ['qwen2', { dtype: 'q4', moduleDtypes: { lm_head: 'q8', embed: 'bf16' } }],
+    ['llama', { dtype: 'q4', moduleDtypes: { lm_head: 'q8' } }], // tied: the shared table is q8
+    ['mistral', { dtype: 'fp32', moduleDtypes: { mlp: 'q4', attention: 'q8' } }],
+  ] as const)('%s %j equals the float64 reference with each module in its dtype', async (prefix, options) => {
+    const r = referenceCases().find((x) => x.checkpoint.name.startsWith(prefix))!;
+    const c = r.checkpoint;
+    const tied = c.config.tie_word_embeddings === true;
+    const overrides: Partial<Record<string, WeightDtype>> = options.moduleDtypes;
+    const dtypeOf = (name: string): WeightDtype => {
+      const m = tied && moduleOf(name) === 'embed' ? 'lm_head' : moduleOf(name);
+      return overrides[m] ?? options.dtype;
+    };
+    const file = new SafetensorsFile(c.weights);
+    // Only the inputs of int8 / int4 matrices are quantized.
+    const quantized = new WeakSet<Float64Array>();
+    const dequantized = weightsAs(file, dtypeOf);
+    const get: Tensors = (name) => {
+      const w = dequantized(name);
+      if (dtypeOf(name) === 'q8' || dtypeOf(name) === 'q4') quantized.add(w);
+      return w;
+    };
+    const ref = withLinearInputs((x, w) => (quantized.has(w) ? quantDequantAct(x) : x), () => r.reference(get, IDS));
+    const heap0 = kernelHeapBytes();
+    const model = await loadCausalLM({ config: c.config, weights: c.weights }, { kernels: false });
+    model.useKernels(options);
+    expect(model.info.dtype).toBe(options.dtype);
+    expect(relErr(logitsOf(model, [IDS], { allPositions: true }), ref)).toBeLessThan(TOL);
+    model.dispose();
     expect(kernelHeapBytes()).toBe(heap0);
   });
 });

@@ -19,13 +19,13 @@ function layerNorm(x: Float64Array, g: Float64Array, b: Float64Array, eps: numbe
 }
 
 /** Applied to the input of every linear layer while set (see {@link withLinearInputs}). */
-let linearInput: ((x: Float64Array) => Float64Array) | null = null;
+let linearInput: ((x: Float64Array, w: Float64Array) => Float64Array) | null = null;
 
 /**
  * Runs `fn` with every linear layer's input (including the LM head's) passed through `hook` first,
- * e.g. an activation quantize-dequantize to reference quantized kernels.
+ * with that layer's weight `w`: e.g. an activation quantize-dequantize to reference quantized kernels.
  */
-export function withLinearInputs<T>(hook: (x: Float64Array) => Float64Array, fn: () => T): T {
+export function withLinearInputs<T>(hook: (x: Float64Array, w: Float64Array) => Float64Array, fn: () => T): T {
   const before = linearInput;
   linearInput = hook;
   try {
@@ -37,7 +37,7 @@ export function withLinearInputs<T>(hook: (x: Float64Array) => Float64Array, fn:
 
 /** y = x @ W + b with W stored (in, out) (GPT-2 Conv1D). */
 function conv1d(x0: Float64Array, w: Float64Array, b: Float64Array | null, nOut: number): Float64Array {
-  const x = linearInput ? linearInput(x0) : x0;
+  const x = linearInput ? linearInput(x0, w) : x0;
   const nIn = x.length;
   const y = new Float64Array(nOut);
   for (let o = 0; o < nOut; o++) y[o] = b ? b[o]! : 0;
@@ -50,7 +50,7 @@ function conv1d(x0: Float64Array, w: Float64Array, b: Float64Array | null, nOut:
 
 /** y = x @ W^T + b with W stored (out, in) (torch Linear). */
 function linear(x0: Float64Array, w: Float64Array, b: Float64Array | null, nOut: number): Float64Array {
-  const x = linearInput ? linearInput(x0) : x0;
+  const x = linearInput ? linearInput(x0, w) : x0;
   const nIn = x.length;
   const y = new Float64Array(nOut);
   for (let o = 0; o < nOut; o++) {

@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../core/errors';
 import type { WeightDtype } from '../kernels/quantize';
+import { planQuantizesActivations, resolveDtypePlan, type DtypePlan, type ModuleDtypes } from '../kernels/dtype_plan';
 import { OP } from '../kernels/pool';
 import { kernelRuntime, type KernelRuntime } from '../kernels/runtime';
 import type { ModelConfig } from './config';
@@ -26,6 +27,8 @@ import type { DecoderWeights } from './weights';
 export interface KernelDecoderOptions {
   /** Storage format of the weight matrices in module memory (default fp32). */
   readonly dtype?: WeightDtype;
+  /** Per-module overrides of `dtype` (src/kernels/dtype_plan.ts). */
+  readonly moduleDtypes?: ModuleDtypes;
 }
 
 const ACT_CODE: Record<string, number> = { silu: 0, relu: 1, gelu: 2 };
@@ -39,6 +42,8 @@ const floatBits = (v: number): number => {
 /** The decoder on the kernels. Owns its module memory; {@link dispose} frees it. */
 export class KernelDecoder {
   readonly dtype: WeightDtype;
+  /** The dtype of every module. */
+  readonly dtypePlan: DtypePlan;
   private readonly rt: KernelRuntime;
   private w: KernelModelWeights | null;
   private arena = 0;
@@ -54,8 +59,9 @@ export class KernelDecoder {
     options: KernelDecoderOptions = {},
   ) {
     this.rt = kernelRuntime();
-    this.dtype = options.dtype ?? 'fp32';
-    this.w = uploadKernelWeights(this.rt.heap, this.rt.exports, weights, this.dtype);
+    this.dtypePlan = resolveDtypePlan(options, !weights.embed);
+    this.dtype = this.dtypePlan.dtype;
+    this.w = uploadKernelWeights(this.rt.heap, this.rt.exports, weights, this.dtypePlan);
   }
 
   /** Bytes this model holds in the kernel heap (weights + activation scratch; caches count separately). */
@@ -137,7 +143,7 @@ export class KernelDecoder {
     const R = all ? M : B;
     const rot = cfg.rope?.rotaryDim ?? 0;
     const half = rot / 2;
-    const quant = this.dtype === 'q8' || this.dtype === 'q4';
+    const quant = planQuantizesActivations(this.dtypePlan);
     const maxK = Math.max(D, A, F);
 
     // Activation scratch, carved from one arena (grown when a call needs more).

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, OutOfMemoryError } from '../core/errors';
 import type { KernelHeap } from '../kernels/heap';
 import { packedLayout, packWeight, type WeightDtype } from '../kernels/quantize';
+import { planDtypes, resolveDtypePlan, type DtypePlan, type WeightModule } from '../kernels/dtype_plan';
 import type { KernelExports } from '../kernels/module';
 import type { DecoderWeights, NormWeights } from './weights';
 
@@ -89,17 +90,27 @@ const matrixBytes = (dtype: WeightDtype, rows: number, cols: number): number => 
   return dtype === 'fp32' || dtype === 'bf16' ? l.bytes : l.codes + l.scales * 4 + 128;
 };
 
-/** Bytes {@link uploadKernelWeights} will allocate for `w` in `dtype` (checked before anything is allocated). */
-export function kernelWeightBytes(w: DecoderWeights, dtype: WeightDtype): number {
+/** A dtype for every matrix, or one plan with per-module dtypes (src/kernels/dtype_plan.ts). */
+export type KernelDtypes = WeightDtype | DtypePlan;
+
+/** The plan of `dtypes` for weights `w` (tied when `w` has no separate embedding table). */
+export function kernelDtypePlan(w: DecoderWeights, dtypes: KernelDtypes): DtypePlan {
+  return typeof dtypes === 'string' ? resolveDtypePlan({ dtype: dtypes }, !w.embed) : dtypes;
+}
+
+/** Bytes {@link uploadKernelWeights} will allocate for `w` in `dtypes` (checked before anything is allocated). */
+export function kernelWeightBytes(w: DecoderWeights, dtypes: KernelDtypes): number {
+  const plan = kernelDtypePlan(w, dtypes).modules;
   let n = 0;
   const vec = (t: tf.Tensor | undefined) => (t ? Math.ceil((t.size * 4) / 64) * 64 : 0);
-  const mat = (t: tf.Tensor2D) => matrixBytes(dtype, t.shape[1], t.shape[0]) + 64;
+  const mat = (t: tf.Tensor2D, m: WeightModule) => matrixBytes(plan[m], t.shape[1], t.shape[0]) + 64;
   const norm = (x: NormWeights) => vec(x.gamma) + vec(x.beta);
   for (const b of w.blocks) {
-    n += norm(b.norm1) + norm(b.norm2) + mat(b.qkv) + vec(b.qkvBias) + mat(b.out) + vec(b.outBias) + mat(b.up) + vec(b.upBias) + mat(b.down) + vec(b.downBias);
+    n += norm(b.norm1) + norm(b.norm2) + mat(b.qkv, 'attention') + vec(b.qkvBias) + mat(b.out, 'attention') + vec(b.outBias);
+    n += mat(b.up, 'mlp') + vec(b.upBias) + mat(b.down, 'mlp') + vec(b.downBias);
   }
-  n += mat(w.lmHead) + norm(w.finalNorm) + vec(w.positions);
-  if (w.embed) n += matrixBytes(dtype, w.embed.shape[0], w.embed.shape[1]) + 64;
+  n += mat(w.lmHead, 'lm_head') + norm(w.finalNorm) + vec(w.positions);
+  if (w.embed) n += matrixBytes(plan.embed, w.embed.shape[0], w.embed.shape[1]) + 64;
   return n;
 }
 
@@ -110,9 +121,12 @@ export function kernelWeightBytes(w: DecoderWeights, dtype: WeightDtype): number
  * @throws OutOfMemoryError (before allocating anything) when the weights cannot fit the heap.
  * @throws ConfigError when the module has no kernels for `dtype`.
  */
-export function uploadKernelWeights(heap: KernelHeap, exports: KernelExports, w: DecoderWeights, dtype: WeightDtype): KernelModelWeights {
-  if (!kernelDtypeAvailable(exports, dtype)) throw new ConfigError(`kernels: dtype '${dtype}' has no kernels in this build of loom_kernels.wasm (fp32 does)`);
-  const need = kernelWeightBytes(w, dtype);
+export function uploadKernelWeights(heap: KernelHeap, exports: KernelExports, w: DecoderWeights, dtypes: KernelDtypes): KernelModelWeights {
+  const plan = kernelDtypePlan(w, dtypes);
+  for (const dtype of planDtypes(plan)) {
+    if (!kernelDtypeAvailable(exports, dtype)) throw new ConfigError(`kernels: dtype '${dtype}' has no kernels in this build of loom_kernels.wasm (fp32 does)`);
+  }
+  const need = kernelWeightBytes(w, plan);
   if (need > heap.availableBytes) throw new OutOfMemoryError(need, heap.availableBytes, 'the model weights');
   const buffers: number[] = [];
   let bytes = 0;
@@ -132,7 +146,8 @@ export function uploadKernelWeights(heap: KernelHeap, exports: KernelExports, w:
   };
   const norm = (x: NormWeights, what: string): KernelNorm => ({ gamma: vector(x.gamma, `${what} gamma`), beta: vector(x.beta, `${what} beta`) });
   /** From a (rows, cols) host array already [out, in]. */
-  const pack = (data: Float32Array, rows: number, cols: number, what: string): KernelMatrix => {
+  const pack = (data: Float32Array, rows: number, cols: number, what: string, module: WeightModule): KernelMatrix => {
+    const dtype = plan.modules[module];
     if (dtype === 'fp32') {
       const p = alloc(rows * cols * 4, what);
       heap.f32().set(data, p >> 2);
@@ -152,9 +167,10 @@ export function uploadKernelWeights(heap: KernelHeap, exports: KernelExports, w:
     return { dtype, rows, cols, wq, ws };
   };
   /** From a tf tensor (in, out): transposed to [out, in]. */
-  const matrix = (t: tf.Tensor2D, what: string): KernelMatrix => {
+  const matrix = (t: tf.Tensor2D, what: string, module: WeightModule): KernelMatrix => {
     const [k, n] = t.shape;
     const src = t.dataSync() as Float32Array;
+    const dtype = plan.modules[module];
     let m: KernelMatrix;
     if (dtype === 'fp32') {
       const p = alloc(n * k * 4, what);
@@ -163,7 +179,7 @@ export function uploadKernelWeights(heap: KernelHeap, exports: KernelExports, w:
     } else {
       const tmp = new Float32Array(n * k);
       transposeTiled(src, k, n, tmp, 0);
-      m = pack(tmp, n, k, what);
+      m = pack(tmp, n, k, what, module);
     }
     t.dispose();
     return m;
@@ -172,20 +188,20 @@ export function uploadKernelWeights(heap: KernelHeap, exports: KernelExports, w:
     const blocks: KernelBlock[] = w.blocks.map((b, i) => ({
       norm1: norm(b.norm1, `layer ${i} norm1`),
       norm2: norm(b.norm2, `layer ${i} norm2`),
-      qkv: matrix(b.qkv, `layer ${i} qkv`),
+      qkv: matrix(b.qkv, `layer ${i} qkv`, 'attention'),
       qkvBias: vector(b.qkvBias, `layer ${i} qkv bias`),
-      out: matrix(b.out, `layer ${i} out`),
+      out: matrix(b.out, `layer ${i} out`, 'attention'),
       outBias: vector(b.outBias, `layer ${i} out bias`),
-      up: matrix(b.up, `layer ${i} up`),
+      up: matrix(b.up, `layer ${i} up`, 'mlp'),
       upBias: vector(b.upBias, `layer ${i} up bias`),
-      down: matrix(b.down, `layer ${i} down`),
+      down: matrix(b.down, `layer ${i} down`, 'mlp'),
       downBias: vector(b.downBias, `layer ${i} down bias`),
     }));
-    const lmHead = matrix(w.lmHead, 'lm head');
+    const lmHead = matrix(w.lmHead, 'lm head', 'lm_head');
     let embed = lmHead;
     if (w.embed) {
       const [v, d] = w.embed.shape;
-      embed = pack(w.embed.dataSync() as Float32Array, v, d, 'embedding');
+      embed = pack(w.embed.dataSync() as Float32Array, v, d, 'embedding', 'embed');
       w.embed.dispose();
     }
     const positions = vector(w.positions, 'positions');
