@@ -174,8 +174,7 @@ describe('per-module dtypes', () => {
     };
     const ref = withLinearInputs((x, w) => (quantized.has(w) ? quantDequantAct(x) : x), () => r.reference(get, IDS));
     const heap0 = kernelHeapBytes();
-    const model = await loadCausalLM({ config: c.config, weights: c.weights }, { kernels: false });
-    model.useKernels(options);
+    const model = await loadCausalLM({ config: c.config, weights: c.weights }, { kernels: true, ...options });
     expect(model.info.dtype).toBe(options.dtype);
     expect(relErr(logitsOf(model, [IDS], { allPositions: true }), ref)).toBeLessThan(TOL);
     model.dispose();
@@ -202,11 +201,18 @@ describe('dtype bookkeeping', () => {
     expect(ratio('q4')).toBeLessThan(ratio('q8'));
   });
 
-  test('a quantized dtype on the tfjs op chain is a typed ConfigError naming the dtype', async () => {
+  test('a quantized dtype without the kernels is a typed ConfigError naming the backend and the dtype; bad names too', async () => {
     const c = tinyDecoders()[0]!;
+    const src = { config: c.config, weights: c.weights };
     const tensors0 = tf.memory().numTensors;
-    await expect(loadCausalLM({ config: c.config, weights: c.weights }, { kernels: false, dtype: 'q4' })).rejects.toThrow(ConfigError);
-    await expect(loadCausalLM({ config: c.config, weights: c.weights }, { kernels: false, dtype: 'q4' })).rejects.toThrow(/q4/);
+    const heap0 = kernelHeapBytes();
+    await expect(loadCausalLM(src, { kernels: false, dtype: 'q4' })).rejects.toThrow(ConfigError);
+    await expect(loadCausalLM(src, { kernels: false, dtype: 'q4' })).rejects.toThrow(/dtype 'q4' cannot run on backend 'cpu'/);
+    await expect(loadCausalLM(src, { kernels: false, moduleDtypes: { lm_head: 'q8' } })).rejects.toThrow(/dtype 'q8' cannot run on backend 'cpu'/);
+    await expect(loadCausalLM(src, { dtype: 'int4' as never })).rejects.toThrow(/"int4" is not a weight dtype/);
+    // tiny llama ties its head: differing embed / lm_head dtypes are refused, nothing stays allocated
+    await expect(loadCausalLM(src, { kernels: true, moduleDtypes: { embed: 'q8', lm_head: 'q4' } })).rejects.toThrow(/must be equal/);
     expect(tf.memory().numTensors).toBe(tensors0);
+    expect(kernelHeapBytes()).toBe(heap0);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * One registration list: model_type -> the function that builds its graph from weights.
  */
+import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../core/errors';
+import { planDtypes, resolveDtypePlan } from '../kernels/dtype_plan';
 import type { ModelConfig } from './config';
 import type { ModelType } from './types';
 import type { DecoderLM } from './model';
@@ -31,9 +33,13 @@ export const ARCHITECTURES: Readonly<Record<ModelType, ArchitectureBuilder>> = {
  */
 export function buildCausalLM(config: ModelConfig, source: WeightSource, options: KernelOptions = {}): DecoderLM {
   const kernels = options.kernels ?? kernelsByDefault();
+  // Validated before any weight is read (tied-table conflicts are checked once the weights say).
+  const packed = planDtypes(resolveDtypePlan(options, false)).filter((d) => d !== 'fp32');
   if (!kernels) {
-    if (options.dtype && options.dtype !== 'fp32') {
-      throw new ConfigError(`dtype '${options.dtype}' needs the wasm kernels (kernels: true, backend wasm or cpu); the tfjs op chain runs fp32`);
+    if (packed.length > 0) {
+      throw new ConfigError(
+        `dtype '${packed.join("', '")}' cannot run on backend '${tf.getBackend()}' without the wasm kernels (kernels: true on backend wasm or cpu); the tfjs op chain runs fp32`,
+      );
     }
     return ARCHITECTURES[config.modelType](config, source);
   }
@@ -42,7 +48,7 @@ export function buildCausalLM(config: ModelConfig, source: WeightSource, options
   return onCpuBackend(() => {
     const model = ARCHITECTURES[config.modelType](config, source);
     try {
-      model.useKernels(options.dtype ? { dtype: options.dtype } : {});
+      model.useKernels({ ...(options.dtype ? { dtype: options.dtype } : {}), ...(options.moduleDtypes ? { moduleDtypes: options.moduleDtypes } : {}) });
     } catch (e) {
       model.dispose();
       throw e;

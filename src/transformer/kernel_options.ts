@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WeightDtype } from '../kernels/quantize';
+import type { ModuleDtypes } from '../kernels/dtype_plan';
 
 /** Options of model building / loading that pick the engine. */
 export interface KernelOptions {
@@ -12,6 +13,8 @@ export interface KernelOptions {
   readonly kernels?: boolean;
   /** Weight storage format in the kernels (default fp32; bf16 / q8 / q4 need the kernels). */
   readonly dtype?: WeightDtype;
+  /** Per-module overrides of `dtype`, e.g. `{ lm_head: 'q8', embed: 'q8' }` (src/kernels/dtype_plan.ts). */
+  readonly moduleDtypes?: ModuleDtypes;
 }
 
 /** Backends on which the kernels are on by default. */
