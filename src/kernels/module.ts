@@ -87,8 +87,8 @@ export function kernelModule(): WebAssembly.Module {
 }
 
 /** Hands the module over in a browser (fetched from a URL next to the bundle, or compiled already). */
-export function provideKernelModule(module: WebAssembly.Module | ArrayBuffer | Uint8Array): void {
-  compiled = module instanceof WebAssembly.Module ? module : new WebAssembly.Module(module instanceof Uint8Array ? module : new Uint8Array(module));
+export function provideKernelModule(module: WebAssembly.Module | ArrayBuffer | Uint8Array<ArrayBuffer>): void {
+  compiled = module instanceof WebAssembly.Module ? module : new WebAssembly.Module(module);
 }
 
 /** Whether the engine validates a SIMD128 instruction (an 8-byte probe: `i32x4.splat` + drop). */
