@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 import { ConfigError } from './core/errors';
-import { simdSupported } from './kernels/module';
+import { fetchKernelModule, kernelModuleAvailable, simdSupported } from './kernels/module';
 import { kernelThreads, setKernelThreads } from './kernels/runtime';
 import { KERNEL_BACKENDS } from './transformer/kernel_options';
 
@@ -97,7 +97,11 @@ export async function useBackend(name: BackendName, options: UseBackendOptions =
   }
   if (!ok) throw new ConfigError(`backend '${name}' is not available here`);
   await tf.ready();
-  if (KERNEL_BACKENDS.includes(name) && typeof SharedArrayBuffer !== 'undefined') await setKernelThreads(options.threads);
+  if (KERNEL_BACKENDS.includes(name) && typeof SharedArrayBuffer !== 'undefined') {
+    // A browser page fetches the kernel module next to tfjs's wasm files (webpack copies both).
+    if (!kernelModuleAvailable() && typeof window !== 'undefined') await fetchKernelModule(options.wasmBase ?? './');
+    if (kernelModuleAvailable()) await setKernelThreads(options.threads);
+  }
 }
 
 /** The backend tfjs is using now (whoever set it). */

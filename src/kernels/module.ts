@@ -86,9 +86,41 @@ export function kernelModule(): WebAssembly.Module {
   return compiled;
 }
 
+/**
+ * Whether {@link kernelModule} can succeed without throwing: compiled already, or (Node) the .wasm
+ * file is found. A browser page has the kernels only after {@link provideKernelModule}.
+ */
+export function kernelModuleAvailable(): boolean {
+  if (compiled) return true;
+  if (!isNode()) return false;
+  try {
+    kernelWasmPath();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Hands the module over in a browser (fetched from a URL next to the bundle, or compiled already). */
 export function provideKernelModule(module: WebAssembly.Module | ArrayBuffer | Uint8Array<ArrayBuffer>): void {
   compiled = module instanceof WebAssembly.Module ? module : new WebAssembly.Module(module);
+}
+
+/**
+ * Browser: fetches and compiles `loom_kernels.wasm` from the folder `base` (a URL ending in '/', e.g.
+ * where webpack copied it next to the bundle) and hands it to {@link provideKernelModule}.
+ * @returns false when it cannot be fetched or compiled here (the kernels then stay off).
+ */
+export async function fetchKernelModule(base: string): Promise<boolean> {
+  if (compiled) return true;
+  try {
+    const res = await fetch(`${base}${KERNEL_WASM_FILE}`);
+    if (!res.ok) return false;
+    compiled = await WebAssembly.compile(await res.arrayBuffer());
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether the engine validates a SIMD128 instruction (an 8-byte probe: `i32x4.splat` + drop). */

@@ -4,6 +4,7 @@
  * forces the tfjs op chain (the reference the kernels are tested against).
  */
 import * as tf from '@tensorflow/tfjs';
+import { kernelModuleAvailable } from '../kernels/module';
 import type { WeightDtype } from '../kernels/quantize';
 import type { ModuleDtypes } from '../kernels/dtype_plan';
 
@@ -20,9 +21,13 @@ export interface KernelOptions {
 /** Backends on which the kernels are on by default. */
 export const KERNEL_BACKENDS: readonly string[] = ['wasm', 'cpu'];
 
-/** Whether a model built now uses the kernels when the options do not say. */
+/**
+ * Whether a model built now uses the kernels when the options do not say: on the wasm and cpu
+ * backends where SharedArrayBuffer exists and the module is at hand (Node: always; a browser page
+ * after `provideKernelModule`).
+ */
 export function kernelsByDefault(): boolean {
-  return KERNEL_BACKENDS.includes(tf.getBackend()) && typeof SharedArrayBuffer !== 'undefined';
+  return KERNEL_BACKENDS.includes(tf.getBackend()) && typeof SharedArrayBuffer !== 'undefined' && kernelModuleAvailable();
 }
 
 /**
