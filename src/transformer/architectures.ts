@@ -12,6 +12,7 @@ import { buildLlama } from './llama';
 import { buildGpt2 } from './gpt2';
 import { buildGptNeox } from './gpt_neox';
 import { kernelsByDefault, onCpuBackend, type KernelOptions } from './kernel_options';
+import { kernelUnsupportedReason } from './kernel_decoder';
 
 /** Builds a model of one architecture from its config and weights. */
 export type ArchitectureBuilder = (config: ModelConfig, source: WeightSource) => DecoderLM;
@@ -32,7 +33,7 @@ export const ARCHITECTURES: Readonly<Record<ModelType, ArchitectureBuilder>> = {
  *   kernels cannot hold the model, ConfigError for a dtype without kernels; nothing is left allocated on failure.
  */
 export function buildCausalLM(config: ModelConfig, source: WeightSource, options: KernelOptions = {}): DecoderLM {
-  const kernels = options.kernels ?? kernelsByDefault();
+  const kernels = options.kernels ?? (kernelsByDefault() && kernelUnsupportedReason(config) === undefined);
   // Validated before any weight is read (tied-table conflicts are checked once the weights say).
   const packed = planDtypes(resolveDtypePlan(options, false)).filter((d) => d !== 'fp32');
   if (!kernels) {

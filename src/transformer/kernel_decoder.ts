@@ -11,7 +11,7 @@
  * The tfjs op chain in model.ts stays the reference these kernels are tested against.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ShapeError } from '../core/errors';
+import { ConfigError, ShapeError } from '../core/errors';
 import type { WeightDtype } from '../kernels/quantize';
 import { planQuantizesActivations, resolveDtypePlan, type DtypePlan, type ModuleDtypes } from '../kernels/dtype_plan';
 import { OP } from '../kernels/pool';
@@ -22,6 +22,15 @@ import { freeKernelWeights, uploadKernelWeights, type KernelMatrix, type KernelM
 import { ropeTables } from './rope';
 import type { ForwardOptions } from './types';
 import type { DecoderWeights } from './weights';
+
+/** Longest head the attention kernel takes (its query scratch in attention.c). */
+export const MAX_KERNEL_HEAD_DIM = 512;
+
+/** Why the kernels cannot run `config` (undefined when they can). */
+export function kernelUnsupportedReason(config: ModelConfig): string | undefined {
+  if (config.headDim > MAX_KERNEL_HEAD_DIM) return `head_dim ${config.headDim} exceeds the attention kernel's ${MAX_KERNEL_HEAD_DIM}`;
+  return undefined;
+}
 
 /** Options of the kernel engine. */
 export interface KernelDecoderOptions {
