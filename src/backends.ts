@@ -8,8 +8,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 import { ConfigError } from './core/errors';
 import { fetchKernelModule, kernelModuleAvailable, simdSupported } from './kernels/module';
-import { kernelThreads, setKernelThreads } from './kernels/runtime';
-import { KERNEL_BACKENDS } from './transformer/kernel_options';
+import { KERNEL_BACKENDS, kernelThreads, setKernelThreads } from './kernels/runtime';
 
 // Importing the wasm and webgpu backends registers them with a higher priority than cpu, but they
 // start asynchronously: an op run before anyone chose a backend would throw "backend not yet

@@ -8,6 +8,9 @@ import { KernelHeap } from './heap';
 import { KERNEL_INITIAL_PAGES, KERNEL_MAX_PAGES, kernelModule, type KernelExports } from './module';
 import { KernelPool } from './pool';
 
+/** tfjs backends on which models and ops run on the kernels by default (the cpu backend runs the same wasm module). */
+export const KERNEL_BACKENDS: readonly string[] = ['wasm', 'cpu'];
+
 /** Upper bound of the default thread count. */
 export const MAX_DEFAULT_THREADS = 4;
 

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelModuleAvailable } from '../kernels/module';
+import { KERNEL_BACKENDS } from '../kernels/runtime';
 import type { WeightDtype } from '../kernels/quantize';
 import type { ModuleDtypes } from '../kernels/dtype_plan';
 
@@ -18,8 +19,6 @@ export interface KernelOptions {
   readonly moduleDtypes?: ModuleDtypes;
 }
 
-/** Backends on which the kernels are on by default. */
-export const KERNEL_BACKENDS: readonly string[] = ['wasm', 'cpu'];
 
 /**
  * Whether a model built now uses the kernels when the options do not say: on the wasm and cpu
