@@ -24,12 +24,12 @@ export function dequantizeRow(w: PackedWeight, row: number, out: Float32Array): 
       break;
     case 'q8':
       for (let c = 0; c < cols; c++) {
-        out[c] = (w.q[row * cols + c] as number) * (w.scales[row * nb + Math.floor(c / QUANT_BLOCK)] as number);
+        out[c] = (w.q[row * cols + c] as number) * (w.scales[row * nb + ((c / QUANT_BLOCK) | 0)] as number);
       }
       break;
     case 'q4':
       for (let c = 0; c < cols; c++) {
-        const b = Math.floor(c / QUANT_BLOCK);
+        const b = (c / QUANT_BLOCK) | 0;
         const j = c % QUANT_BLOCK;
         const byte = w.q[(row * nb + b) * 16 + (j & 15)] as number;
         const nibble = j < 16 ? byte & 0x0f : byte >> 4;

@@ -145,65 +145,93 @@ function readRow(src: FloatSource, r: number, cols: number, out: Float32Array): 
 function checkFinite(row: Float32Array, r: number, name: string, dtype: PackedDtype): void {
   for (let c = 0; c < row.length; c++) {
     const v = row[c] as number;
-    if (!Number.isFinite(v)) {
+    // v - v is NaN exactly for NaN and +-Infinity (no Number.* / Math.* calls in hot loops: see below).
+    if (v - v !== 0) {
       throw new NonFiniteError(`${name}: value ${v} at [${r}, ${c}] cannot be quantized to ${dtype}, expected finite weights`);
     }
   }
 }
 
-/** roundf: nearest integer, halfway cases away from zero (C99). */
-function roundHalfAway(v: number): number {
-  return v < 0 ? -Math.floor(-v + 0.5) : Math.floor(v + 0.5);
-}
+/*
+ * The row quantizers round to float32 through a one-element Float32Array (a JS number holds the
+ * exact double result of a float32 op; storing it rounds once, as C does) and use no Math.* calls:
+ * under jest's vm contexts every Math call is a slow cross-realm call (~100x).
+ */
+const f32Round = new Float32Array(1);
 
 /**
- * Quantizes one row to q8: codes into `q` at `qAt`, scales into `scales` at `sAt`.
+ * Quantizes one (finite) row to q8: codes into `q` at `qAt`, scales into `scales` at `sAt`.
  * Ref: ggml quantize_row_q8_0_ref, with float32 scales.
  */
 export function quantizeRowQ8(row: Float32Array, q: Int8Array, qAt: number, scales: Float32Array, sAt: number): void {
   const cols = row.length;
-  const fr = Math.fround;
+  const f = f32Round;
   for (let b = 0, k0 = 0; k0 < cols; b++, k0 += QUANT_BLOCK) {
-    const k1 = Math.min(cols, k0 + QUANT_BLOCK);
+    const k1 = k0 + QUANT_BLOCK < cols ? k0 + QUANT_BLOCK : cols;
     let amax = 0;
-    for (let k = k0; k < k1; k++) amax = Math.max(amax, Math.abs(row[k] as number));
-    const d = fr(amax / 127);
-    const id = d ? fr(1 / d) : 0;
+    for (let k = k0; k < k1; k++) {
+      const v = row[k] as number;
+      const a = v < 0 ? -v : v;
+      if (a > amax) amax = a;
+    }
+    f[0] = amax / 127;
+    const d = f[0] as number;
+    let id = 0;
+    if (d !== 0) {
+      f[0] = 1 / d;
+      id = f[0] as number;
+    }
     scales[sAt + b] = d;
     for (let k = k0; k < k1; k++) {
-      const c = roundHalfAway(fr((row[k] as number) * id));
-      q[qAt + k] = Math.max(-127, Math.min(127, c));
+      f[0] = (row[k] as number) * id;
+      const x = f[0] as number;
+      // roundf: halfway cases away from zero; |x| <= 127 (+ rounding), so `| 0` truncates exactly.
+      const c = x < 0 ? -((-x + 0.5) | 0) : (x + 0.5) | 0;
+      q[qAt + k] = c > 127 ? 127 : c < -127 ? -127 : c;
     }
   }
 }
 
 /**
- * Quantizes one row to q4: ceil(cols / 32) * 16 bytes into `q` at `qAt`, scales into `scales` at `sAt`.
- * Ref: ggml quantize_row_q4_0_ref, with float32 scales.
+ * Quantizes one (finite) row to q4: ceil(cols / 32) * 16 bytes into `q` at `qAt`, scales into
+ * `scales` at `sAt`. Ref: ggml quantize_row_q4_0_ref, with float32 scales.
  */
 export function quantizeRowQ4(row: Float32Array, q: Uint8Array, qAt: number, scales: Float32Array, sAt: number): void {
   const cols = row.length;
-  const fr = Math.fround;
+  const f = f32Round;
   for (let b = 0, k0 = 0; k0 < cols; b++, k0 += QUANT_BLOCK) {
-    const k1 = Math.min(cols, k0 + QUANT_BLOCK);
+    const k1 = k0 + QUANT_BLOCK < cols ? k0 + QUANT_BLOCK : cols;
     let amax = 0;
     let max = 0;
     for (let k = k0; k < k1; k++) {
       const v = row[k] as number;
-      if (amax < Math.abs(v)) {
-        amax = Math.abs(v);
+      const a = v < 0 ? -v : v;
+      if (amax < a) {
+        amax = a;
         max = v;
       }
     }
-    const d = fr(max / -8);
-    const id = d ? fr(1 / d) : 0;
+    f[0] = max / -8;
+    const d = f[0] as number;
+    let id = 0;
+    if (d !== 0) {
+      f[0] = 1 / d;
+      id = f[0] as number;
+    }
     scales[sAt + b] = d;
-    const code = (k: number): number => {
-      const v = k < k1 ? (row[k] as number) : 0;
-      return Math.max(0, Math.min(15, Math.trunc(fr(fr(v * id) + 8.5))));
-    };
     const at = qAt + b * 16;
-    for (let j = 0; j < 16; j++) q[at + j] = code(k0 + j) | (code(k0 + j + 16) << 4);
+    for (let j = 0; j < 16; j++) {
+      let byte = 0;
+      for (let half = 0; half < 2; half++) {
+        const k = k0 + j + 16 * half;
+        f[0] = (k < k1 ? (row[k] as number) : 0) * id;
+        f[0] = (f[0] as number) + 8.5;
+        // (int8_t) truncation of a value in [0.5, 16.5], then MIN(15, .)
+        const t = (f[0] as number) | 0;
+        byte |= (t > 15 ? 15 : t < 0 ? 0 : t) << (4 * half);
+      }
+      q[at + j] = byte;
+    }
   }
 }
 
