@@ -11,7 +11,7 @@ import { useBackend } from '../src/backends';
 import { ConfigError } from '../src/core/errors';
 import { dequantize } from '../src/kernels/dequantize';
 import { bf16ToF32, f32ToBf16, packWeight, QUANT_BLOCK, type PackedDtype, type WeightDtype } from '../src/kernels/quantize';
-import { kernelHeapBytes } from '../src/kernels/runtime';
+import { kernelHeapBytes, setKernelThreads } from '../src/kernels/runtime';
 import type { DecoderLM } from '../src/transformer/model';
 import { loadCausalLM } from '../loaders/pretrained';
 import { SafetensorsFile, saveSafetensors } from '../loaders/safetensors';
@@ -179,6 +179,28 @@ describe('per-module dtypes', () => {
     expect(relErr(logitsOf(model, [IDS], { allPositions: true }), ref)).toBeLessThan(TOL);
     model.dispose();
     expect(kernelHeapBytes()).toBe(heap0);
+  });
+});
+
+describe('threads', () => {
+  afterAll(async () => {
+    await setKernelThreads(1);
+  });
+  test.each(['q8', 'q4', 'bf16'] as const)('%s: 2 threads give the same bytes as 1 (prefill and decode)', async (dtype) => {
+    const c = referenceCases()[1]!.checkpoint;
+    const model = await loadCausalLM({ config: c.config, weights: c.weights }, { kernels: true, dtype });
+    const run = (): Float32Array[] => {
+      const cache = model.createCache(1, 16);
+      const out = [logitsOf(model, [IDS.slice(0, 5)], { cache }), logitsOf(model, [[IDS[5]!]], { cache })];
+      cache.dispose();
+      return out;
+    };
+    await setKernelThreads(1);
+    const one = run();
+    await setKernelThreads(2);
+    const two = run();
+    model.dispose();
+    expect(two).toEqual(one);
   });
 });
 
