@@ -15,7 +15,7 @@ import { kernelHeapBytes, setKernelThreads } from '../src/kernels/runtime';
 import type { DecoderLM } from '../src/transformer/model';
 import { loadCausalLM } from '../loaders/pretrained';
 import { SafetensorsFile, saveSafetensors } from '../loaders/safetensors';
-import { gptNeoxReference, llamaReference, withLinearInputs, type Tensors } from './helpers/decoder_f64';
+import { gpt2Reference, gptNeoxReference, llamaReference, withLinearInputs, type Tensors } from './helpers/decoder_f64';
 import { tinyDecoders, type TinyCheckpoint } from './helpers/tiny_decoders';
 
 /** Largest |a - b| / max(1, |b|). */
@@ -60,6 +60,15 @@ function weightsAs(file: SafetensorsFile, dtypeOf: PackedDtype | ((name: string)
     const dtype = typeof dtypeOf === 'string' ? dtypeOf : dtypeOf(name);
     if (t.shape.length !== 2 || name.endsWith('wpe.weight') || dtype === 'fp32') return Float64Array.from(data);
     const [rows, cols] = t.shape as [number, number];
+    if (/^h\.\d+\./.test(name)) {
+      // GPT-2 Conv1D weights are stored (in, out): packed along the input dimension, i.e. transposed.
+      const tr = new Float32Array(rows * cols);
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) tr[c * rows + r] = data[r * cols + c]!;
+      const back = dequantize(packWeight(tr, { rows: cols, cols: rows }, dtype));
+      const out = new Float64Array(rows * cols);
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[r * cols + c] = back[c * rows + r]!;
+      return out;
+    }
     return Float64Array.from(dequantize(packWeight(data, { rows, cols }, dtype)));
   };
 }
@@ -90,6 +99,7 @@ function referenceCases(): RefCase[] {
     { checkpoint: by('llama'), reference: (g, ids) => llamaReference(g, { ...llama, heads: 4, kvHeads: 2, headDim: 8, invFreq: llama3Freq(8, 50, 8, 1, 4, 16), qkvBias: false, tied: true }, ids) },
     { checkpoint: by('qwen2'), reference: (g, ids) => llamaReference(g, { ...llama, heads: 4, kvHeads: 1, headDim: 6, invFreq: defaultFreq(6, 50), qkvBias: true, tied: false }, ids) },
     { checkpoint: by('mistral'), reference: (g, ids) => llamaReference(g, { ...llama, heads: 2, kvHeads: 2, headDim: 12, invFreq: defaultFreq(12, 50), qkvBias: false, tied: false, slidingWindow: 3 }, ids) },
+    { checkpoint: by('gpt2'), reference: (g, ids) => gpt2Reference(g, { d: 32, heads: 4, layers: 2, vocab: 50, eps: 1e-5, inner: 64 }, ids, '') },
     { checkpoint: by('gpt_neox', 0), reference: (g, ids) => gptNeoxReference(g, { ...neox, parallel: true }, ids) },
     { checkpoint: by('gpt_neox', 1), reference: (g, ids) => gptNeoxReference(g, { ...neox, parallel: false }, ids) },
   ];

@@ -108,8 +108,9 @@ function attendHead(q: Float64Array[], k: Float64Array[], v: Float64Array[], hd:
 }
 
 /** HF GPT2LMHeadModel with gelu_new, tied head. */
-export function gpt2Reference(get: Tensors, cfg: { d: number; heads: number; layers: number; vocab: number; eps: number }, ids: number[], p = 'transformer.'): Float64Array {
+export function gpt2Reference(get: Tensors, cfg: { d: number; heads: number; layers: number; vocab: number; eps: number; inner?: number }, ids: number[], p = 'transformer.'): Float64Array {
   const { d, heads, layers, vocab, eps } = cfg;
+  const inner = cfg.inner ?? 4 * d; // n_inner (HF default 4 * n_embd)
   const hd = d / heads;
   const wte = get(`${p}wte.weight`);
   const wpe = get(`${p}wpe.weight`);
@@ -131,7 +132,7 @@ export function gpt2Reference(get: Tensors, cfg: { d: number; heads: number; lay
     xs = xs.map((x, t) => {
       const a = conv1d(merged[t]!, get(`${n}attn.c_proj.weight`), get(`${n}attn.c_proj.bias`), d);
       const h1 = x.map((xi, j) => xi + a[j]!);
-      const u = conv1d(layerNorm(h1, get(`${n}ln_2.weight`), get(`${n}ln_2.bias`), eps), get(`${n}mlp.c_fc.weight`), get(`${n}mlp.c_fc.bias`), 4 * d).map(geluTanh);
+      const u = conv1d(layerNorm(h1, get(`${n}ln_2.weight`), get(`${n}ln_2.bias`), eps), get(`${n}mlp.c_fc.weight`), get(`${n}mlp.c_fc.bias`), inner).map(geluTanh);
       const m = conv1d(u, get(`${n}mlp.c_proj.weight`), get(`${n}mlp.c_proj.bias`), d);
       return h1.map((hi, j) => hi + m[j]!);
     });
