@@ -8,6 +8,7 @@ import type { DecoderLM } from '../src/transformer/model';
 import type { WeightSource } from '../src/transformer/weights';
 import type { KernelOptions } from '../src/transformer/kernel_options';
 import { parseHFConfig, type ModelConfig } from './hf_config';
+import { QuantizedWeightSource, readQuantizationConfig, type QuantizationConfig } from './quantized_checkpoint';
 import { parseJsonAs } from './json_read';
 import { isUrlString, joinSource, readText, type ByteSource, type ProgressCallback } from './byte_source';
 import { loadSafetensors, loadShardedSafetensors } from './safetensors';
@@ -33,6 +34,14 @@ export interface LoadCausalLMOptions extends KernelOptions {
 export interface ParsedCheckpoint {
   config: ModelConfig;
   weights: WeightSource;
+  /** The checkpoint's `quantization_config` (packed weights, see loaders/quantized_checkpoint.ts). */
+  quantization?: QuantizationConfig;
+}
+
+/** Widens a quantized checkpoint's packed tensors when config.json says it has them. */
+function withQuantization(raw: unknown, parsed: ParsedCheckpoint): ParsedCheckpoint {
+  const quantization = readQuantizationConfig(raw);
+  return quantization ? { ...parsed, weights: new QuantizedWeightSource(parsed.weights, quantization), quantization } : parsed;
 }
 
 function isWeightSource(w: unknown): w is WeightSource {
@@ -92,16 +101,18 @@ export async function loadModelConfig(dir: string | URL): Promise<ModelConfig> {
 export async function resolvePretrained(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<ParsedCheckpoint> {
   if (typeof source === 'string' || source instanceof URL) {
     const config = await loadModelConfig(source);
+    const raw = parseJson(await readText(joinSource(source, 'config.json')), 'config.json');
     const single = joinSource(source, 'model.safetensors');
     const index = joinSource(source, 'model.safetensors.index.json');
-    if (await exists(single)) return { config, weights: await loadSafetensors(single, { onProgress: options.onProgress, file: single }) };
-    if (await exists(index)) return { config, weights: await loadShardedSafetensors(index, { onProgress: options.onProgress }) };
+    if (await exists(single)) return withQuantization(raw, { config, weights: await loadSafetensors(single, { onProgress: options.onProgress, file: single }) });
+    if (await exists(index)) return withQuantization(raw, { config, weights: await loadShardedSafetensors(index, { onProgress: options.onProgress }) });
     throw new SafetensorsError(`${String(source)}: neither model.safetensors nor model.safetensors.index.json found`);
   }
   const gen = source.generationConfig === undefined ? undefined : await jsonFrom(source.generationConfig, 'generation_config.json');
-  const config = parseHFConfig(await jsonFrom(source.config, 'config.json'), gen);
+  const raw = await jsonFrom(source.config, 'config.json');
+  const config = parseHFConfig(raw, gen);
   const weights = isWeightSource(source.weights) ? source.weights : await loadSafetensors(source.weights, { onProgress: options.onProgress });
-  return { config, weights };
+  return withQuantization(raw, { config, weights });
 }
 
 /**
@@ -111,6 +122,10 @@ export async function resolvePretrained(source: PretrainedSource, options: LoadC
  *   ShapeError for tensors whose shapes contradict config.json.
  */
 export async function loadCausalLM(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<DecoderLM> {
-  const { config, weights } = await resolvePretrained(source, options);
-  return buildCausalLM(config, weights, options);
+  const { config, weights, quantization } = await resolvePretrained(source, options);
+  // A quantized checkpoint loads in its own dtypes unless the options say otherwise.
+  const dtypes = quantization && options.dtype === undefined && options.moduleDtypes === undefined
+    ? { dtype: quantization.dtype, ...(quantization.module_dtypes ? { moduleDtypes: quantization.module_dtypes } : {}) }
+    : {};
+  return buildCausalLM(config, weights, { ...options, ...dtypes });
 }
