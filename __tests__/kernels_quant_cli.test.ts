@@ -1,8 +1,9 @@
 /**
  * The CLI's dtype flags: `loom info --model DIR --dtype q4` reports the packed weight bytes (checked
  * against the Q8_0 / Q4_0 / bf16 layouts computed here from the tensor shapes), `loom generate
- * --dtype q8` loads the quantized model (same tokens as the library call with dtype q8), and bad
- * values are usage errors.
+ * --dtype q8` loads the quantized model (same tokens as the library call with dtype q8), `loom
+ * quantize` writes a checkpoint that `loom generate` then runs in its dtypes, and bad values are
+ * usage errors.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -11,6 +12,7 @@ import { useBackend } from '../src/backends';
 import { UsageError } from '../src/cli/command';
 import { generateCommand } from '../src/cli/cmd_generate';
 import { infoCommand } from '../src/cli/cmd_info';
+import { quantizeCommand } from '../src/cli/cmd_quantize';
 import { generate } from '../src/generation';
 import { loadCausalLM } from '../loaders/pretrained';
 import { SafetensorsFile } from '../loaders/safetensors';
@@ -65,5 +67,26 @@ describe('loom generate --dtype', () => {
     model.dispose();
     expect(got.ids).toEqual(ref.tokenIds);
     expect(got.ids.length).toBe(5);
+  });
+});
+
+describe('loom quantize', () => {
+  test('writes a q4 copy (lm_head q8) that generate runs with the tokens of the library call in those dtypes', async () => {
+    const out = path.join(dir, 'q4');
+    const io = bufferIO();
+    expect(await quantizeCommand.run(['--model', dir, '--out', out, '--dtype', 'q4', '--module', 'lm_head=q8'], io.io)).toBe(0);
+    expect(io.stdout()).toMatch(/: q4 \{"lm_head":"q8"\}, model.safetensors \d+ -> \d+ bytes/);
+    const gen = bufferIO();
+    expect(await generateCommand.run(['--model', out, '--prompt-ids', '3,17,5', '--max-new-tokens', '5', '--greedy', '--json', '--backend', 'cpu'], gen.io)).toBe(0);
+    const model = await loadCausalLM(dir, { dtype: 'q4', moduleDtypes: { lm_head: 'q8' } });
+    const ref = await generate(model, null, [3, 17, 5], { maxNewTokens: 5, greedy: true });
+    model.dispose();
+    expect((JSON.parse(gen.stdout()) as { ids: number[] }).ids).toEqual(ref.tokenIds);
+  });
+
+  test('bad flags are usage errors', async () => {
+    await expect(quantizeCommand.run(['--model', dir, '--out', path.join(dir, 'x'), '--dtype', 'q4', '--module', 'head=q8'], bufferIO().io)).rejects.toThrow(/names no module/);
+    await expect(quantizeCommand.run(['--model', dir, '--out', path.join(dir, 'x'), '--dtype', 'q4', '--module', 'mlp=q3'], bufferIO().io)).rejects.toThrow(UsageError);
+    await expect(quantizeCommand.run(['--model', dir, '--out', path.join(dir, 'x')], bufferIO().io)).rejects.toThrow(/--dtype is required/);
   });
 });
