@@ -83,11 +83,17 @@ async function exists(src: string): Promise<boolean> {
  * @throws ConfigError when config.json is missing or invalid.
  */
 export async function loadModelConfig(dir: string | URL): Promise<ModelConfig> {
+  return (await readFolderConfig(dir)).config;
+}
+
+/** config.json of a folder as parsed JSON (for fields the typed config does not keep) and typed. */
+async function readFolderConfig(dir: string | URL): Promise<{ raw: unknown; config: ModelConfig }> {
   const configPath = joinSource(dir, 'config.json');
   if (!(await exists(configPath))) throw new ConfigError(`${String(dir)}: config.json not found`);
   const genPath = joinSource(dir, 'generation_config.json');
   const gen = (await exists(genPath)) ? parseJson(await readText(genPath), 'generation_config.json') : undefined;
-  return parseHFConfig(parseJson(await readText(configPath), 'config.json'), gen);
+  const raw = parseJson(await readText(configPath), 'config.json');
+  return { raw, config: parseHFConfig(raw, gen) };
 }
 
 /**
@@ -100,8 +106,7 @@ export async function loadModelConfig(dir: string | URL): Promise<ModelConfig> {
  */
 export async function resolvePretrained(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<ParsedCheckpoint> {
   if (typeof source === 'string' || source instanceof URL) {
-    const config = await loadModelConfig(source);
-    const raw = parseJson(await readText(joinSource(source, 'config.json')), 'config.json');
+    const { raw, config } = await readFolderConfig(source);
     const single = joinSource(source, 'model.safetensors');
     const index = joinSource(source, 'model.safetensors.index.json');
     if (await exists(single)) return withQuantization(raw, { config, weights: await loadSafetensors(single, { onProgress: options.onProgress, file: single }) });
