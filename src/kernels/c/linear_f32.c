@@ -1,7 +1,7 @@
 /*
  * fp32 linear layer: y = x W^T (+ bias) (+ y), W [N][K] row-major (HF [out, in]).
- * Memory-bound at M = 1 (decode): 4 rows of W per pass share each load of x, 4 independent SIMD
- * accumulators. At M > 1 (prefill) a block of 4 rows of W stays in L1 while every row pair of x
+ * Memory-bound at M = 1 (decode): 8 rows of W per pass share each load of x, 8 independent SIMD
+ * accumulators (8 streams of W in flight). At M > 1 (prefill) a block of 4 rows of W stays in L1 while every row pair of x
  * passes over it, so W is streamed from memory once per call, not once per row.
  */
 #include <wasm_simd128.h>
@@ -41,6 +41,23 @@ static inline void dot1x4(const float* x, int K, const float* w0, float* out) {
   out[1] = s1;
   out[2] = s2;
   out[3] = s3;
+}
+
+/* One row of x against rows n..n+7 of W: 8 independent streams of W in flight (decode, M = 1). Each
+ * output's arithmetic is the same as dot1x4's, so results do not depend on the blocking. */
+static inline void dot1x8(const float* x, int K, const float* w, float* out) {
+  v128_t a[8];
+  for (int i = 0; i < 8; i++) a[i] = wasm_f32x4_splat(0);
+  int k = 0;
+  for (; k + 4 <= K; k += 4) {
+    v128_t xv = wasm_v128_load(x + k);
+    for (int i = 0; i < 8; i++) a[i] = wasm_f32x4_add(a[i], wasm_f32x4_mul(xv, wasm_v128_load(w + (long)i * K + k)));
+  }
+  for (int i = 0; i < 8; i++) {
+    float s = hsum(a[i]);
+    for (int j = k; j < K; j++) s += x[j] * w[(long)i * K + j];
+    out[i] = s;
+  }
 }
 
 /* Two rows of x against rows n..n+3 of W: 8 accumulators, 6 loads per step. */
@@ -96,7 +113,13 @@ static inline float dot1(const float* x, const float* w, int K) {
 
 LOOM_API void loom_linear_f32(const float* x, int M, int K, const float* W, const float* bias, float* y, int N, int n0, int n1, int acc) {
   int n = n0;
-  float r0[4], r1[4];
+  float r0[8], r1[4];
+  if (M == 1) {
+    for (; n + 8 <= n1; n += 8) {
+      dot1x8(x, K, W + (long)n * K, r0);
+      for (int i = 0; i < 8; i++) store(y + n + i, r0[i], bias, n + i, acc);
+    }
+  }
   for (; n + 4 <= n1; n += 4) {
     const float* w = W + (long)n * K;
     int m = 0;
