@@ -65,13 +65,18 @@ describe('OutOfMemoryError before allocating', () => {
     await useBackend('wasm');
     const before = tf.memory().numTensors;
     const buffers = process.memoryUsage().arrayBuffers;
-    const err = await loadCausalLM(dir).then(() => null, (e: unknown) => e);
+    const err = await loadCausalLM(dir, { kernels: false }).then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(OutOfMemoryError);
     expect(err).toBeInstanceOf(LoomError);
     // 1.1 * 2^30 values: 4.40 GiB of float32 weights, 9.24 GiB with XNNPACK's packed copies.
     expect((err as Error).message).toMatch(/need 9\.24 GiB as float32 on the wasm backend \(4\.40 GiB of weights plus XNNPACK's packed copies\), but only 3\.\d+ GiB is available.*bf16/);
     expect(tf.memory().numTensors).toBe(before);
     expect(process.memoryUsage().arrayBuffers - buffers).toBeLessThan(64 * 2 ** 20);
+    // On the wasm kernels (the default on wasm) the weights need 4.40 GiB of the kernel heap as fp32; q4 would fit.
+    const onKernels = await loadCausalLM(dir).then(() => null, (e: unknown) => e);
+    expect(onKernels).toBeInstanceOf(OutOfMemoryError);
+    expect((onKernels as Error).message).toMatch(/need 4\.40 GiB in the wasm kernels, but only 3\.60 GiB is available.*as q4 0\.69 GiB/);
+    expect(tf.memory().numTensors).toBe(before);
     await builtinRuns();
   });
 
@@ -81,7 +86,7 @@ describe('OutOfMemoryError before allocating', () => {
     try {
       fs.writeFileSync(path.join(d2, 'config.json'), JSON.stringify(tinyLlamaConfig()));
       sparseCheckpoint(path.join(d2, 'model.safetensors'), 975_000_000); // 3.9e9 bytes as float32
-      await expect(loadCausalLM(d2)).rejects.toThrow(/\(3\.63 GiB of weights plus XNNPACK's packed copies\).*kept for activations/);
+      await expect(loadCausalLM(d2, { kernels: false })).rejects.toThrow(/\(3\.63 GiB of weights plus XNNPACK's packed copies\).*kept for activations/);
       await builtinRuns();
     } finally {
       fs.rmSync(d2, { recursive: true, force: true });

@@ -24,6 +24,17 @@ export const WASM_PACKED_FACTOR = 2.1;
 /** Bytes per value as loom-tfjs holds weights today (float32 on every backend). */
 export const BYTES_PER_WEIGHT = 4;
 
+/**
+ * Bytes per weight value in the wasm kernels by dtype: q8 / q4 hold blocks of 32 values with one
+ * float32 scale (src/kernels/quantize.ts).
+ */
+export const KERNEL_BYTES_PER_WEIGHT: Readonly<Record<'fp32' | 'bf16' | 'q8' | 'q4', number>> = {
+  fp32: 4,
+  bf16: 2,
+  q8: 1 + 4 / 32,
+  q4: 0.5 + 4 / 32,
+};
+
 /** What a backend can hold. */
 export interface MemoryAvailable {
   /** Bytes available (Infinity when the backend does not say). */
@@ -71,26 +82,42 @@ export interface MemoryCheckOptions {
   backend?: string;
   /** Override of the bytes available (e.g. a budget smaller than the backend's limit). */
   limitBytes?: number;
+  /**
+   * The model runs on the wasm kernels with weights packed at this many bytes per value (fp32 4,
+   * bf16 2, q8 1.125, q4 0.625): checked against the kernel heap (4 GiB, 10% kept for the KV cache
+   * and activations), with no XNNPACK copies.
+   */
+  kernelBytesPerWeight?: number;
 }
 
 /**
- * Refuses a model of `values` float weights that would not fit: needed = values x 4 bytes
- * (float32), x `WASM_PACKED_FACTOR` on wasm, compared with {@link availableBytes} (or
- * `limitBytes`).
+ * Refuses a model of `values` float weights that would not fit: on the tfjs op chain needed =
+ * values x 4 bytes (float32), x `WASM_PACKED_FACTOR` on wasm, compared with {@link availableBytes};
+ * on the wasm kernels needed = values x `kernelBytesPerWeight`, compared with the kernel heap.
+ * `limitBytes` overrides the available figure either way.
  * @throws OutOfMemoryError naming needed vs available bytes and what would fit.
  */
 export function assertModelFits(values: number, what: string, options: MemoryCheckOptions = {}): void {
   const backend = options.backend ?? tf.getBackend();
-  const avail = options.limitBytes !== undefined ? { bytes: options.limitBytes, source: 'the memory limit given' } : availableBytes(backend);
-  const factor = backend === 'wasm' ? WASM_PACKED_FACTOR : 1;
-  const needed = values * BYTES_PER_WEIGHT * factor;
+  const onKernels = options.kernelBytesPerWeight !== undefined;
+  const avail = options.limitBytes !== undefined
+    ? { bytes: options.limitBytes, source: 'the memory limit given' }
+    : onKernels
+      ? { bytes: WASM_HEAP_BYTES * (1 - WASM_RESERVE_FRACTION), source: `the wasm kernels' 4 GiB heap, less ${WASM_RESERVE_FRACTION * 100}% kept for the KV cache and activations` }
+      : availableBytes(backend);
+  const factor = !onKernels && backend === 'wasm' ? WASM_PACKED_FACTOR : 1;
+  const perWeight = options.kernelBytesPerWeight ?? BYTES_PER_WEIGHT;
+  const needed = values * perWeight * factor;
   if (needed <= avail.bytes) return;
   throw new OutOfMemoryError(
-    `${what}: ${values} weights need ${gib(needed)} as float32 on the ${backend} backend` +
+    `${what}: ${values} weights need ${gib(needed)}` +
+      (onKernels ? ' in the wasm kernels' : ` as float32 on the ${backend} backend`) +
       (factor !== 1 ? ` (${gib(values * BYTES_PER_WEIGHT)} of weights plus XNNPACK's packed copies)` : '') +
       `, but only ${gib(Math.max(0, avail.bytes))} is available (${avail.source}). ` +
-      `As bf16 the weights would take ${gib(values * 2)}, as q8 ${gib(values)}; loom-tfjs holds weights as float32 today, so use a smaller model` +
-      (backend === 'wasm' ? ' or the cpu backend' : ''),
+      `As bf16 the weights would take ${gib(values * 2)}, as q8 ${gib(values * 1.125)}, as q4 ${gib(values * 0.625)}: ` +
+      `load with { dtype: 'bf16' | 'q8' | 'q4' } on the wasm or cpu backend`,
+    needed,
+    Math.max(0, avail.bytes),
   );
 }
 

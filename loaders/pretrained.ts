@@ -6,12 +6,15 @@ import { ConfigError, SafetensorsError } from '../src/core/errors';
 import { buildCausalLM } from '../src/transformer/architectures';
 import type { DecoderLM } from '../src/transformer/model';
 import type { WeightSource } from '../src/transformer/weights';
+import { kernelsByDefault, type KernelOptions } from '../src/transformer/kernel_options';
+import { kernelUnsupportedReason } from '../src/transformer/kernel_decoder';
 import { parseHFConfig, type ModelConfig } from './hf_config';
+import { QuantizedWeightSource, readQuantizationConfig, type QuantizationConfig } from './quantized_checkpoint';
 import { parseJsonAs } from './json_read';
 import { isUrlString, joinSource, readText, type ByteSource, type ProgressCallback } from './byte_source';
 import { loadSafetensors, loadShardedSafetensors } from './safetensors';
 import { checkConfigAgainstWeights, isShapeListing } from './config_limits';
-import { asOutOfMemory, assertModelFits, floatValues } from './memory_budget';
+import { asOutOfMemory, assertModelFits, floatValues, KERNEL_BYTES_PER_WEIGHT } from './memory_budget';
 
 /** Files or objects of a checkpoint given directly. */
 export interface PretrainedFiles {
@@ -25,8 +28,8 @@ export interface PretrainedFiles {
 /** A folder (Node path or URL) holding config.json and model.safetensors (or the sharded index). */
 export type PretrainedSource = string | URL | PretrainedFiles;
 
-/** Options of {@link loadCausalLM}. */
-export interface LoadCausalLMOptions {
+/** Options of {@link loadCausalLM}; `kernels` / `dtype` pick the engine (see {@link KernelOptions}). */
+export interface LoadCausalLMOptions extends KernelOptions {
   onProgress?: ProgressCallback;
   /**
    * Bytes the model may use; default: what the backend can hold (wasm: its 4 GiB heap). A model whose
@@ -41,6 +44,14 @@ export interface LoadCausalLMOptions {
 export interface ParsedCheckpoint {
   config: ModelConfig;
   weights: WeightSource;
+  /** The checkpoint's `quantization_config` (packed weights, see loaders/quantized_checkpoint.ts). */
+  quantization?: QuantizationConfig;
+}
+
+/** Widens a quantized checkpoint's packed tensors when config.json says it has them. */
+function withQuantization(raw: unknown, parsed: ParsedCheckpoint): ParsedCheckpoint {
+  const quantization = readQuantizationConfig(raw);
+  return quantization ? { ...parsed, weights: new QuantizedWeightSource(parsed.weights, quantization), quantization } : parsed;
 }
 
 function isWeightSource(w: unknown): w is WeightSource {
@@ -82,11 +93,17 @@ async function exists(src: string): Promise<boolean> {
  * @throws ConfigError when config.json is missing or invalid.
  */
 export async function loadModelConfig(dir: string | URL): Promise<ModelConfig> {
+  return (await readFolderConfig(dir)).config;
+}
+
+/** config.json of a folder as parsed JSON (for fields the typed config does not keep) and typed. */
+async function readFolderConfig(dir: string | URL): Promise<{ raw: unknown; config: ModelConfig }> {
   const configPath = joinSource(dir, 'config.json');
   if (!(await exists(configPath))) throw new ConfigError(`${String(dir)}: config.json not found`);
   const genPath = joinSource(dir, 'generation_config.json');
   const gen = (await exists(genPath)) ? parseJson(await readText(genPath), 'generation_config.json') : undefined;
-  return parseHFConfig(parseJson(await readText(configPath), 'config.json'), gen);
+  const raw = parseJson(await readText(configPath), 'config.json');
+  return { raw, config: parseHFConfig(raw, gen) };
 }
 
 /**
@@ -99,17 +116,19 @@ export async function loadModelConfig(dir: string | URL): Promise<ModelConfig> {
  */
 export async function resolvePretrained(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<ParsedCheckpoint> {
   if (typeof source === 'string' || source instanceof URL) {
-    const config = await loadModelConfig(source);
+    const { raw, config } = await readFolderConfig(source);
     const single = joinSource(source, 'model.safetensors');
     const index = joinSource(source, 'model.safetensors.index.json');
-    if (await exists(single)) return { config, weights: await loadSafetensors(single, { onProgress: options.onProgress, file: single, checkFinite: options.checkFinite }) };
-    if (await exists(index)) return { config, weights: await loadShardedSafetensors(index, { onProgress: options.onProgress, checkFinite: options.checkFinite }) };
+    const read = { onProgress: options.onProgress, checkFinite: options.checkFinite };
+    if (await exists(single)) return withQuantization(raw, { config, weights: await loadSafetensors(single, { ...read, file: single }) });
+    if (await exists(index)) return withQuantization(raw, { config, weights: await loadShardedSafetensors(index, read) });
     throw new SafetensorsError(`${String(source)}: neither model.safetensors nor model.safetensors.index.json found`);
   }
   const gen = source.generationConfig === undefined ? undefined : await jsonFrom(source.generationConfig, 'generation_config.json');
-  const config = parseHFConfig(await jsonFrom(source.config, 'config.json'), gen);
+  const raw = await jsonFrom(source.config, 'config.json');
+  const config = parseHFConfig(raw, gen);
   const weights = isWeightSource(source.weights) ? source.weights : await loadSafetensors(source.weights, { onProgress: options.onProgress, checkFinite: options.checkFinite });
-  return { config, weights };
+  return withQuantization(raw, { config, weights });
 }
 
 /**
@@ -120,15 +139,25 @@ export async function resolvePretrained(source: PretrainedSource, options: LoadC
  *   float32 weights would not fit on the backend (checked from the header, before allocating).
  */
 export async function loadCausalLM(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<DecoderLM> {
-  const { config, weights } = await resolvePretrained(source, options);
+  const { config, weights, quantization } = await resolvePretrained(source, options);
+  // A quantized checkpoint loads in its own dtypes unless the options say otherwise.
+  const dtypes = quantization && options.dtype === undefined && options.moduleDtypes === undefined
+    ? { dtype: quantization.dtype, ...(quantization.module_dtypes ? { moduleDtypes: quantization.module_dtypes } : {}) }
+    : {};
+  const buildOptions = { ...options, ...dtypes };
+  const what = `${config.modelType} checkpoint`;
   if (isShapeListing(weights)) {
     checkConfigAgainstWeights(config, weights);
-    assertModelFits(floatValues(weights), `${config.modelType} checkpoint`, { limitBytes: options.memoryLimitBytes });
+    const onKernels = buildOptions.kernels ?? (kernelsByDefault() && kernelUnsupportedReason(config) === undefined);
+    assertModelFits(floatValues(weights), what, {
+      limitBytes: options.memoryLimitBytes,
+      ...(onKernels ? { kernelBytesPerWeight: KERNEL_BYTES_PER_WEIGHT[buildOptions.dtype ?? 'fp32'] } : {}),
+    });
   }
   try {
-    return buildCausalLM(config, weights);
+    return buildCausalLM(config, weights, buildOptions);
   } catch (e) {
     // The builder frees what it made; a failed host allocation becomes typed.
-    throw asOutOfMemory(e, `${config.modelType} checkpoint`);
+    throw asOutOfMemory(e, what);
   }
 }

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIO } from './command';
-import { backendFlag, numberFlag, parseIdList } from './flags';
+import { backendFlag, dtypeFlag, numberFlag, parseIdList } from './flags';
 import { loadTokenizer, type Tokenizer } from '../../loaders/tokenizer';
 import { loadCausalLM } from '../../loaders/pretrained';
 import { useBackend } from '../backends';
@@ -15,7 +15,7 @@ import { builtinModelPath } from '../builtin_model';
 const USAGE = `usage: loom generate [--model DIR] [--prompt TEXT | --prompt-ids 1,2,3] [--chat]
                      [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
                      [--repetition-penalty R] [--seed S] [--greedy] [--stop TEXT]...
-                     [--backend cpu|wasm|webgpu] [--json]
+                     [--backend cpu|wasm|webgpu] [--dtype fp32|bf16|q8|q4] [--json]
 
 Generates text with the checkpoint in DIR (config.json + model.safetensors; tokenizer files
 are needed for text prompts and text output). Greedy unless --temperature/--top-k/--top-p/--min-p
@@ -23,6 +23,7 @@ ask for sampling; --temperature 0 and --greedy force greedy.
 
   --chat          treat --prompt as a user message and apply the tokenizer's chat template
   --stop TEXT     end when TEXT appears (repeatable); the text is cut before it
+  --dtype D       weight storage on the wasm kernels: fp32 (default), bf16, q8 or q4 (quantized at load)
   --json          print {"ids": [generated ids], "text": ..., "finishReason": ..., "stats": {...}}
                   instead of streaming text (works without tokenizer files with --prompt-ids)`;
 
@@ -53,6 +54,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       greedy: { type: 'boolean' },
       stop: { type: 'string', multiple: true },
       backend: { type: 'string' },
+      dtype: { type: 'string' },
       json: { type: 'boolean' },
     },
     allowPositionals: false,
@@ -66,6 +68,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   if ((values.prompt === undefined) === (values['prompt-ids'] === undefined)) throw new UsageError('give exactly one of --prompt, --prompt-ids');
   if (values.chat && values.prompt === undefined) throw new UsageError('--chat needs --prompt');
   const backend = backendFlag(values.backend);
+  const dtype = dtypeFlag(values.dtype);
   const options: GenerateOptions = {
     maxNewTokens: numberFlag(values['max-new-tokens'], '--max-new-tokens', { integer: true, positive: true }),
     temperature: numberFlag(values.temperature, '--temperature'),
@@ -89,7 +92,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   const tokenizer = await tokenizerOf(values.model);
   if (!tokenizer && typeof input === 'string') throw new Error(`${values.model}: no tokenizer files (tokenizer.json or vocab.json + merges.txt); use --prompt-ids`);
   if (!tokenizer && !values.json) throw new Error(`${values.model}: no tokenizer files, so no text to stream; use --json for ids`);
-  const model = await loadCausalLM(values.model);
+  const model = await loadCausalLM(values.model, dtype ? { dtype } : {});
   try {
     const it = generateStream(model, tokenizer, input, options);
     let result: GenerateResult;

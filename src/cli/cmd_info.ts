@@ -7,22 +7,25 @@ import { UsageError, type CliCommand, type CliIO } from './command';
 import { listModelIds, loadModelFromString } from '../../loaders/loom_json';
 import { modelInfo } from './cmd_logits';
 import { printable } from './flags';
+import { dtypeFlag } from './flags';
 
 const USAGE = `usage: loom info <model.json> [--id ID] [--json]
-       loom info --model DIR [--json]
+       loom info --model DIR [--dtype fp32|bf16|q8|q4] [--json]
 
 Describes a LOOM JSON bundle (grid, layers, sizes, parameter counts) or, with --model,
-a Hugging Face checkpoint folder (architecture, parameter count, memory estimate).`;
+a Hugging Face checkpoint folder (architecture, parameter count, memory estimate; with --dtype,
+the bytes its weights take in that storage on the wasm kernels).`;
 
 async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { id: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' } },
+    options: { id: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' }, dtype: { type: 'string' } },
     allowPositionals: true,
     strict: true,
   });
   if (values.model !== undefined) {
-    io.stdout(JSON.stringify(await modelInfo(values.model), null, 2) + '\n');
+    const dtype = dtypeFlag(values.dtype);
+    io.stdout(JSON.stringify(await modelInfo(values.model, dtype ? { dtype } : {}), null, 2) + '\n');
     return 0;
   }
   const file = positionals[0];

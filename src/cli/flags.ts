@@ -6,6 +6,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BACKEND_NAMES, type BackendName } from '../backends';
 import { UsageError } from './command';
+import { WEIGHT_DTYPES } from '../kernels/dtype_plan';
+import type { WeightDtype } from '../kernels/quantize';
 
 /** What {@link numberFlag} accepts. */
 export interface NumberFlagOptions {
@@ -103,4 +105,28 @@ export function joinNegativeValues(argv: readonly string[]): string[] {
 /** `text` with control characters (NUL, ESC, ...) escaped as `\u00XX`, safe to print to a terminal. */
 export function printable(text: string): string {
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * The weight dtype a `--dtype` value names, undefined when the flag is absent.
+ * @throws UsageError `--dtype: expected one of fp32, bf16, q8, q4, got 'int4'`.
+ */
+export function dtypeFlag(value: string | undefined): WeightDtype | undefined {
+  if (value === undefined) return undefined;
+  if (!(WEIGHT_DTYPES as readonly string[]).includes(value)) throw new UsageError(`--dtype: expected one of ${WEIGHT_DTYPES.join(', ')}, got '${value}'`);
+  return value as WeightDtype;
+}
+
+/**
+ * Dtypes a `--dtypes fp32,q8` value lists (each as {@link dtypeFlag}), undefined when absent.
+ * @throws UsageError naming the first bad item, or for an empty list.
+ */
+export function dtypeListFlag(value: string | undefined, flag = '--dtypes'): WeightDtype[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) throw new UsageError(`${flag}: expected a comma-separated list of ${WEIGHT_DTYPES.join(', ')}, got '${value}'`);
+  return items.map((d) => {
+    if (!(WEIGHT_DTYPES as readonly string[]).includes(d)) throw new UsageError(`${flag}: expected items of ${WEIGHT_DTYPES.join(', ')}, got '${d}'`);
+    return d as WeightDtype;
+  });
 }
