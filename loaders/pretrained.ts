@@ -10,6 +10,8 @@ import { parseHFConfig, type ModelConfig } from './hf_config';
 import { parseJsonAs } from './json_read';
 import { isUrlString, joinSource, readText, type ByteSource, type ProgressCallback } from './byte_source';
 import { loadSafetensors, loadShardedSafetensors } from './safetensors';
+import { resolveHubSource } from './hub';
+import type { HubOptions } from './hub_env';
 
 /** Files or objects of a checkpoint given directly. */
 export interface PretrainedFiles {
@@ -20,11 +22,14 @@ export interface PretrainedFiles {
   weights: ByteSource | WeightSource;
 }
 
-/** A folder (Node path or URL) holding config.json and model.safetensors (or the sharded index). */
+/**
+ * A folder (Node path or URL) holding config.json and model.safetensors (or the sharded index),
+ * a Hugging Face hub id (`org/name`, fetched through the hub cache), or files given directly.
+ */
 export type PretrainedSource = string | URL | PretrainedFiles;
 
-/** Options of {@link loadCausalLM}. */
-export interface LoadCausalLMOptions {
+/** Options of {@link loadCausalLM}: progress, and for hub ids the revision, cache folder and offline mode. */
+export interface LoadCausalLMOptions extends HubOptions {
   onProgress?: ProgressCallback;
 }
 
@@ -83,12 +88,14 @@ export async function loadModelConfig(dir: string | URL): Promise<ModelConfig> {
 /**
  * The typed config and weight source of a checkpoint, without building a model: a folder (Node path
  * or URL) with config.json (+ generation_config.json) and model.safetensors or the sharded
- * index, or files / objects given directly. The weights are opened (headers parsed), not checked
- * against the config.
+ * index, a hub id (see {@link resolveHubSource}), or files / objects given directly. The weights
+ * are opened (headers parsed), not checked against the config.
  * @throws ConfigError when config.json is missing or invalid; SafetensorsError when a folder holds
  *   neither model.safetensors nor model.safetensors.index.json, or a file is malformed.
  */
 export async function resolvePretrained(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<ParsedCheckpoint> {
+  const hubFolder = typeof source === 'string' ? await resolveHubSource(source, 'causal-lm', options) : undefined;
+  if (hubFolder !== undefined) return resolvePretrained(hubFolder, { onProgress: undefined });
   if (typeof source === 'string' || source instanceof URL) {
     const config = await loadModelConfig(source);
     const single = joinSource(source, 'model.safetensors');
@@ -107,7 +114,7 @@ export async function resolvePretrained(source: PretrainedSource, options: LoadC
  * Loads a causal LM. The weights are validated (names, dtypes, shapes against config.json) before
  * the model is returned; on any error nothing stays allocated.
  * @throws ConfigError for config problems, SafetensorsError for malformed or missing tensors,
- *   ShapeError for tensors whose shapes contradict config.json.
+ *   ShapeError for tensors whose shapes contradict config.json, HubError when a hub file cannot be had.
  */
 export async function loadCausalLM(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<DecoderLM> {
   const { config, weights } = await resolvePretrained(source, options);

@@ -11,6 +11,7 @@ import { Template } from '@huggingface/jinja';
 import { TokenizerError, errorMessage } from '../src/core/errors';
 import { readBytes, isUrlString, joinSource } from './byte_source';
 import type { ChatMessage, TextTokenizer } from '../src/generation/types';
+import { resolveHubSource, type HubLoadOptions } from './hub';
 
 /** JSON given as bytes, JSON text or an already-parsed object. */
 export type JsonInput = Uint8Array | ArrayBuffer | string | Record<string, unknown>;
@@ -51,7 +52,7 @@ export type TokenizerFiles =
   | { tokenizerJson: JsonInput; tokenizerConfig?: JsonInput }
   | { vocab: JsonInput; merges: Uint8Array | string | readonly string[]; tokenizerConfig?: JsonInput };
 
-/** Anything {@link loadTokenizer} reads: a folder path or URL, a path/URL of tokenizer.json, or files in memory. */
+/** Anything {@link loadTokenizer} reads: a folder path or URL, a path/URL of tokenizer.json, a hub id (`org/name`), or files in memory. */
 export type TokenizerSource = string | URL | TokenizerFiles;
 
 type JsonObject = Record<string, unknown>;
@@ -329,10 +330,13 @@ function splitFile(s: string): { base: string; name: string } {
  * Loads a tokenizer from a folder (Node path or URL) holding tokenizer.json (or vocab.json +
  * merges.txt) and optionally tokenizer_config.json, special_tokens_map.json and chat_template.jinja;
  * from the path/URL of a tokenizer.json (its folder is searched for the other files); or from
- * files in memory.
- * @throws TokenizerError when no tokenizer files are found or they are malformed.
+ * files in memory; or from a hub id (revision, cache and offline mode in `options`).
+ * @throws TokenizerError when no tokenizer files are found or they are malformed; HubError when a
+ *   hub file cannot be had.
  */
-export async function loadTokenizer(source: TokenizerSource): Promise<Tokenizer> {
+export async function loadTokenizer(source: TokenizerSource, options: HubLoadOptions = {}): Promise<Tokenizer> {
+  const hubFolder = typeof source === 'string' ? await resolveHubSource(source, 'tokenizer', options) : undefined;
+  if (hubFolder !== undefined) return loadTokenizer(hubFolder);
   if (typeof source !== 'string' && !(source instanceof URL)) {
     if ('tokenizerJson' in source) return Tokenizer.fromJSON(source.tokenizerJson, source.tokenizerConfig);
     return Tokenizer.fromVocabAndMerges(source.vocab, source.merges, source.tokenizerConfig);

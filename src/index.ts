@@ -58,6 +58,9 @@ export type { ByteSource, ProgressInfo, ProgressCallback } from '../loaders/byte
 export { parseHFConfig, parseHFConfigText, SUPPORTED_MODEL_TYPES } from '../loaders/hf_config';
 export type { ModelConfig, RopeConfig, RopeScaling, HiddenAct } from './transformer/config';
 export { loadCausalLM, loadModelConfig } from '../loaders/pretrained';
+export { env, hubCacheDir } from '../loaders/hub_env';
+export type { HubEnv, HubOptions } from '../loaders/hub_env';
+export type { HubLoadOptions } from '../loaders/hub';
 export type { PretrainedSource, PretrainedFiles, LoadCausalLMOptions } from '../loaders/pretrained';
 export { DecoderLM } from './transformer/model';
 export type { DecoderWeights } from './transformer/weights';

@@ -66,3 +66,27 @@ export function errorMessage(e: unknown): string {
 export class TokenizerError extends LoomError {
   override readonly name = 'TokenizerError';
 }
+
+/** Why a Hugging Face Hub request failed (see {@link HubError.kind}). */
+export type HubErrorKind = 'not_found' | 'gated' | 'http' | 'network' | 'offline' | 'integrity';
+
+/** A Hub file could not be fetched or found in the cache; names the file and, for HTTP, the status. */
+export class HubError extends LoomError {
+  override readonly name = 'HubError';
+  constructor(
+    message: string,
+    /** What went wrong: missing file, gated/private repo, other HTTP status, network, offline cache miss, bad download. */
+    readonly kind: HubErrorKind,
+    /** The file (repo path) concerned. */
+    readonly file: string,
+    /** HTTP status, when the server answered. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A GGUF file is malformed, lies about its contents, or uses something not supported. */
+export class GgufError extends LoomError {
+  override readonly name = 'GgufError';
+}

@@ -1,0 +1,192 @@
+/**
+ * Hub ids (`org/name`) to a local snapshot folder (Node: the hub cache) or a URL folder (browser),
+ * which the folder loaders then read as they read any checkpoint folder.
+ *
+ * Node, online: one HEAD of the first file resolves the revision to a commit (a network failure
+ * falls back to the cached ref, as huggingface_hub does); files already in that commit's snapshot,
+ * or recorded as missing, cause no request. Offline (`localFilesOnly`, `HF_HUB_OFFLINE=1`,
+ * `env.allowRemoteModels = false`): the cache only, never the network.
+ * Ref: huggingface_hub `hf_hub_download`; transformers.js `getModelFile` (progress events).
+ */
+import * as fs from 'fs';
+import { HubError, SafetensorsError } from '../src/core/errors';
+import type { ProgressCallback, ProgressInfo } from './byte_source';
+import { RepoCache } from './hub_cache';
+import { downloadTo, hubRequest } from './hub_download';
+import { hubCacheDir, hubFileUrl, isNode, isOffline, looksLikeHubId, type HubOptions } from './hub_env';
+import { parseJsonAs } from './json_read';
+
+/** Options of hub-aware loading ({@link HubOptions} plus progress). */
+export interface HubLoadOptions extends HubOptions {
+  onProgress?: ProgressCallback;
+}
+
+/** What a load needs from a repo: required files, optional ones, and a follow-up for weights. */
+type FilePlan = 'causal-lm' | 'tokenizer';
+
+const TOKENIZER_FILES = ['tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'];
+
+/** Per-load state: where files go, the commit, and the progress totals. */
+class HubSession {
+  readonly cache: RepoCache;
+  readonly revision: string;
+  offline: boolean;
+  commit: string | undefined;
+  private readonly totals: Record<string, { loaded: number; total: number }> = {};
+
+  constructor(
+    readonly id: string,
+    readonly options: HubLoadOptions,
+  ) {
+    this.cache = new RepoCache(hubCacheDir(options), id);
+    this.revision = options.revision ?? 'main';
+    this.offline = isOffline(options);
+  }
+
+  emit(status: ProgressInfo['status'], file: string, loaded = 0, total = 0): void {
+    const cb = this.options.onProgress;
+    if (!cb) return;
+    const progress = total > 0 ? Math.min(100, (loaded / total) * 100) : status === 'done' || status === 'ready' ? 100 : 0;
+    cb({ status, name: this.id, file, loaded, total, progress });
+    if (status !== 'progress') return;
+    this.totals[file] = { loaded, total };
+    let l = 0;
+    let t = 0;
+    for (const v of Object.values(this.totals)) {
+      l += v.loaded;
+      t += v.total;
+    }
+    cb({ status: 'progress_total', name: this.id, file: '', loaded: l, total: t, progress: t > 0 ? Math.min(100, (l / t) * 100) : 0, files: { ...this.totals } });
+  }
+
+  /** Resolves the revision to a commit: HEAD `probe` online, the cached ref offline or when the network fails. */
+  async resolveCommit(probe: string): Promise<void> {
+    if (!this.offline) {
+      try {
+        const { response, meta } = await hubRequest(hubFileUrl(this.id, this.revision, probe), probe, 'HEAD', true);
+        await response.body?.cancel();
+        this.commit = meta.commit ?? this.cache.commitFor(this.revision);
+        if (this.commit === undefined && response.status === 404) {
+          const code = response.headers.get('x-error-code');
+          throw new HubError(`${this.id}: HTTP 404 for ${probe} at revision '${this.revision}'${code ? ` (${code})` : ''}: no such revision or file`, 'not_found', probe, 404);
+        }
+        if (this.commit === undefined) {
+          throw new HubError(`${this.id}: the server names no commit for revision '${this.revision}' (no X-Repo-Commit header at ${probe}); expected a Hugging Face hub or mirror`, 'http', probe, response.status);
+        }
+        if (meta.commit) this.cache.writeRef(this.revision, meta.commit);
+        return;
+      } catch (e) {
+        // Unreachable host: fall back to the cached ref (huggingface_hub does the same). HTTP errors are final.
+        if (!(e instanceof HubError) || e.kind !== 'network' || this.cache.commitFor(this.revision) === undefined) throw e;
+        this.offline = true;
+      }
+    }
+    this.commit = this.cache.commitFor(this.revision);
+    if (this.commit === undefined) {
+      throw new HubError(
+        `${this.id}: revision '${this.revision}' is not in the cache ${this.cache.root} and the network is off (localFilesOnly / HF_HUB_OFFLINE) or unreachable; download it once online`,
+        'offline', probe,
+      );
+    }
+  }
+
+  /**
+   * Local path of `file` at the session's commit, downloading it when needed.
+   * @returns undefined for an optional file that does not exist.
+   * @throws HubError for a required file that is missing, and for HTTP or download failures.
+   */
+  async file(file: string, required: boolean): Promise<string | undefined> {
+    const commit = this.commit!;
+    this.emit('initiate', file);
+    const cached = this.cache.cachedFile(commit, file);
+    if (cached) {
+      this.emit('done', file);
+      return cached;
+    }
+    const missing = new HubError(`${this.id}: ${file} does not exist at revision '${this.revision}' (${commit})`, 'not_found', file, 404);
+    if (this.cache.knownMissing(commit, file)) {
+      if (required) throw missing;
+      return undefined;
+    }
+    if (this.offline) {
+      if (!required) return undefined;
+      throw new HubError(`${this.id}: ${file} is not in the cache (${this.cache.snapshotDir(commit)}) and the network is off (localFilesOnly / HF_HUB_OFFLINE)`, 'offline', file);
+    }
+    let hub;
+    try {
+      hub = await hubRequest(hubFileUrl(this.id, commit, file), file, 'GET');
+    } catch (e) {
+      if (e instanceof HubError && e.kind === 'not_found') {
+        this.cache.markMissing(commit, file);
+        if (!required) return undefined;
+      }
+      throw e;
+    }
+    this.emit('download', file);
+    const etag = hub.meta.etag;
+    if (etag !== undefined && fs.existsSync(this.cache.blobPath(etag))) {
+      await hub.response.body?.cancel();
+      this.emit('done', file);
+      return this.cache.linkSnapshot(etag, commit, file);
+    }
+    const blobName = etag ?? `${commit}-${file.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+    const tmp = this.cache.incompletePath(blobName);
+    fs.mkdirSync(this.cache.blobPath(''), { recursive: true });
+    await downloadTo(hub, tmp, file, (loaded, total) => this.emit('progress', file, loaded, total));
+    const at = this.cache.commitBlob(tmp, blobName, commit, file);
+    this.emit('done', file);
+    return at;
+  }
+}
+
+function shardNames(indexPath: string): string[] {
+  const index = parseJsonAs(fs.readFileSync(indexPath, 'utf8'), `${indexPath}: not valid JSON`, SafetensorsError);
+  const map = (index as { weight_map?: unknown } | null)?.weight_map;
+  if (typeof map !== 'object' || map === null) throw new SafetensorsError(`${indexPath}: expected an object with a 'weight_map' object`);
+  const names = new Set<string>();
+  for (const v of Object.values(map)) {
+    if (typeof v !== 'string' || v.includes('..') || v.startsWith('/')) throw new SafetensorsError(`${indexPath}: weight_map holds ${JSON.stringify(v)}, expected shard file names`);
+    names.add(v);
+  }
+  return [...names].sort();
+}
+
+async function fetchPlan(s: HubSession, plan: FilePlan): Promise<void> {
+  if (plan === 'causal-lm') {
+    await s.file('config.json', true);
+    await s.file('generation_config.json', false);
+    if ((await s.file('model.safetensors', false)) === undefined) {
+      const index = await s.file('model.safetensors.index.json', false);
+      if (index === undefined && s.offline) {
+        throw new HubError(`${s.id}: neither model.safetensors nor model.safetensors.index.json is in the cache (${s.cache.snapshotDir(s.commit!)}) and the network is off or unreachable`, 'offline', 'model.safetensors');
+      }
+      if (index === undefined) {
+        throw new HubError(`${s.id}: neither model.safetensors nor model.safetensors.index.json exists at revision '${s.revision}'`, 'not_found', 'model.safetensors', 404);
+      }
+      for (const shard of shardNames(index)) await s.file(shard, true);
+    }
+    return;
+  }
+  for (const f of TOKENIZER_FILES) await s.file(f, false);
+  if ((await s.file('tokenizer.json', false)) === undefined) {
+    await s.file('vocab.json', true);
+    await s.file('merges.txt', true);
+  }
+}
+
+/**
+ * When `source` is a hub id (and no local folder of that name exists), makes the files a load of
+ * kind `plan` needs available and returns the folder to read: the cache snapshot in Node, the
+ * repo's URL folder in a browser. Returns undefined for anything else (paths, URLs).
+ * @throws HubError naming the file (and HTTP status) that could not be had.
+ */
+export async function resolveHubSource(source: string, plan: FilePlan, options: HubLoadOptions = {}): Promise<string | undefined> {
+  if (!looksLikeHubId(source)) return undefined;
+  if (!isNode()) return hubFileUrl(source, options.revision ?? 'main', '');
+  if (fs.existsSync(source)) return undefined;
+  const s = new HubSession(source, options);
+  await s.resolveCommit(plan === 'causal-lm' ? 'config.json' : 'tokenizer_config.json');
+  await fetchPlan(s, plan);
+  s.emit('ready', '');
+  return s.cache.snapshotDir(s.commit!);
+}

@@ -1,0 +1,117 @@
+/**
+ * The Hugging Face hub cache on disk (Node), shared with huggingface-cli, huggingface_hub and
+ * Python transformers:
+ * ```
+ * <cache>/models--org--name/
+ *   blobs/<etag>                      file contents, named by ETag (sha256 for LFS files, git sha1 otherwise)
+ *   refs/<revision>                   the commit hash a branch or tag pointed to
+ *   snapshots/<commit>/<file>         relative symlink to ../../blobs/<etag> (a copy where links fail)
+ *   .no_exist/<commit>/<file>         empty marker: the file is known not to exist at that commit
+ * ```
+ * Ref: huggingface_hub `file_download.py` (hf_hub_download, _create_symlink, _cache_commit_hash_for_specific_revision).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { repoFolderName } from './hub_env';
+
+const COMMIT = /^[0-9a-f]{40}$/;
+
+/** True when `revision` is a full commit hash. */
+export function isCommitHash(revision: string): boolean {
+  return COMMIT.test(revision);
+}
+
+/** One repo's folder in the cache. */
+export class RepoCache {
+  /** `<cache>/models--org--name`. */
+  readonly root: string;
+  constructor(
+    cacheDir: string,
+    readonly id: string,
+  ) {
+    this.root = path.join(cacheDir, repoFolderName(id));
+  }
+
+  /** Commit `revision` resolves to in the cache (the revision itself for a hash), or undefined. */
+  commitFor(revision: string): string | undefined {
+    if (isCommitHash(revision)) return revision;
+    try {
+      const c = fs.readFileSync(path.join(this.root, 'refs', revision), 'utf8').trim();
+      return isCommitHash(c) ? c : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Records that `revision` points at `commit` (nothing for a hash). */
+  writeRef(revision: string, commit: string): void {
+    if (isCommitHash(revision) || this.commitFor(revision) === commit) return;
+    const file = path.join(this.root, 'refs', revision);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, commit);
+    fs.renameSync(tmp, file);
+  }
+
+  /** Snapshot folder of a commit. */
+  snapshotDir(commit: string): string {
+    return path.join(this.root, 'snapshots', commit);
+  }
+
+  /** Path of `file` in the snapshot of `commit` when it is there (a dangling link does not count). */
+  cachedFile(commit: string, file: string): string | undefined {
+    const p = path.join(this.snapshotDir(commit), ...file.split('/'));
+    try {
+      return fs.statSync(p).isFile() ? p : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** True when `file` was recorded as missing at `commit`. */
+  knownMissing(commit: string, file: string): boolean {
+    return fs.existsSync(path.join(this.root, '.no_exist', commit, ...file.split('/')));
+  }
+
+  /** Records that `file` does not exist at `commit`. */
+  markMissing(commit: string, file: string): void {
+    const p = path.join(this.root, '.no_exist', commit, ...file.split('/'));
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, '');
+  }
+
+  /** Path of a blob. */
+  blobPath(etag: string): string {
+    return path.join(this.root, 'blobs', etag);
+  }
+
+  /** Path a download of `etag` is written to before it is complete. */
+  incompletePath(etag: string): string {
+    return `${this.blobPath(etag)}.${process.pid}.incomplete`;
+  }
+
+  /**
+   * Moves a finished download into `blobs/<etag>` and links `snapshots/<commit>/<file>` to it.
+   * @returns the snapshot path.
+   */
+  commitBlob(tmpPath: string, etag: string, commit: string, file: string): string {
+    const blob = this.blobPath(etag);
+    fs.mkdirSync(path.dirname(blob), { recursive: true });
+    fs.renameSync(tmpPath, blob);
+    return this.linkSnapshot(etag, commit, file);
+  }
+
+  /** Links `snapshots/<commit>/<file>` to an existing blob (relative link, or a copy where links fail). */
+  linkSnapshot(etag: string, commit: string, file: string): string {
+    const blob = this.blobPath(etag);
+    const dest = path.join(this.snapshotDir(commit), ...file.split('/'));
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.rmSync(dest, { force: true });
+    try {
+      fs.symlinkSync(path.relative(path.dirname(dest), blob), dest);
+    } catch {
+      fs.copyFileSync(blob, dest);
+    }
+    return dest;
+  }
+}
