@@ -2,7 +2,7 @@
  * Loads a Hugging Face causal LM (config.json + safetensors) into a {@link DecoderLM}: from a
  * folder path, a URL folder, or files/objects already in memory.
  */
-import { ConfigError, SafetensorsError } from '../src/core/errors';
+import { ConfigError, GgufError, SafetensorsError } from '../src/core/errors';
 import { buildCausalLM } from '../src/transformer/architectures';
 import type { DecoderLM } from '../src/transformer/model';
 import type { WeightSource } from '../src/transformer/weights';
@@ -11,6 +11,7 @@ import { parseJsonAs } from './json_read';
 import { isUrlString, joinSource, readText, type ByteSource, type ProgressCallback } from './byte_source';
 import { loadSafetensors, loadShardedSafetensors } from './safetensors';
 import { resolveHubSource } from './hub';
+import { ggufCheckpoint, isGgufSource, loadGguf } from './gguf';
 import type { HubOptions } from './hub_env';
 
 /** Files or objects of a checkpoint given directly. */
@@ -24,9 +25,10 @@ export interface PretrainedFiles {
 
 /**
  * A folder (Node path or URL) holding config.json and model.safetensors (or the sharded index),
- * a Hugging Face hub id (`org/name`, fetched through the hub cache), or files given directly.
+ * a Hugging Face hub id (`org/name`, fetched through the hub cache), a GGUF file (path or URL
+ * ending in `.gguf`, or its bytes), or files given directly.
  */
-export type PretrainedSource = string | URL | PretrainedFiles;
+export type PretrainedSource = string | URL | PretrainedFiles | Uint8Array | ArrayBuffer;
 
 /** Options of {@link loadCausalLM}: progress, and for hub ids the revision, cache folder and offline mode. */
 export interface LoadCausalLMOptions extends HubOptions {
@@ -96,6 +98,11 @@ export async function loadModelConfig(dir: string | URL): Promise<ModelConfig> {
 export async function resolvePretrained(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<ParsedCheckpoint> {
   const hubFolder = typeof source === 'string' ? await resolveHubSource(source, 'causal-lm', options) : undefined;
   if (hubFolder !== undefined) return resolvePretrained(hubFolder, { onProgress: undefined });
+  if (isGgufSource(source)) {
+    const { config, weights } = ggufCheckpoint(await loadGguf(source, options));
+    return { config, weights };
+  }
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) throw new GgufError('checkpoint bytes: not a GGUF file (no "GGUF" magic); pass safetensors bytes as { config, weights }');
   if (typeof source === 'string' || source instanceof URL) {
     const config = await loadModelConfig(source);
     const single = joinSource(source, 'model.safetensors');

@@ -12,6 +12,8 @@ import { TokenizerError, errorMessage } from '../src/core/errors';
 import { readBytes, isUrlString, joinSource } from './byte_source';
 import type { ChatMessage, TextTokenizer } from '../src/generation/types';
 import { resolveHubSource, type HubLoadOptions } from './hub';
+import { isGgufSource, loadGguf } from './gguf';
+import { ggufTokenizerFiles } from './gguf_tokenizer';
 
 /** JSON given as bytes, JSON text or an already-parsed object. */
 export type JsonInput = Uint8Array | ArrayBuffer | string | Record<string, unknown>;
@@ -52,7 +54,7 @@ export type TokenizerFiles =
   | { tokenizerJson: JsonInput; tokenizerConfig?: JsonInput }
   | { vocab: JsonInput; merges: Uint8Array | string | readonly string[]; tokenizerConfig?: JsonInput };
 
-/** Anything {@link loadTokenizer} reads: a folder path or URL, a path/URL of tokenizer.json, a hub id (`org/name`), or files in memory. */
+/** Anything {@link loadTokenizer} reads: a folder path or URL, a path/URL of tokenizer.json or of a `.gguf` file, a hub id (`org/name`), or files in memory. */
 export type TokenizerSource = string | URL | TokenizerFiles;
 
 type JsonObject = Record<string, unknown>;
@@ -337,6 +339,11 @@ function splitFile(s: string): { base: string; name: string } {
 export async function loadTokenizer(source: TokenizerSource, options: HubLoadOptions = {}): Promise<Tokenizer> {
   const hubFolder = typeof source === 'string' ? await resolveHubSource(source, 'tokenizer', options) : undefined;
   if (hubFolder !== undefined) return loadTokenizer(hubFolder);
+  if (isGgufSource(source)) {
+    const gguf = await loadGguf(source);
+    const files = ggufTokenizerFiles(gguf.metadata, gguf.file);
+    return Tokenizer.fromJSON(files.tokenizerJson, files.tokenizerConfig);
+  }
   if (typeof source !== 'string' && !(source instanceof URL)) {
     if ('tokenizerJson' in source) return Tokenizer.fromJSON(source.tokenizerJson, source.tokenizerConfig);
     return Tokenizer.fromVocabAndMerges(source.vocab, source.merges, source.tokenizerConfig);

@@ -6,11 +6,14 @@ import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIO } from './command';
 import { listModelIds, loadModelFromString } from '../../loaders/loom_json';
 import { modelInfo } from './cmd_logits';
+import { ggufInfo, ggufInfoLines } from './gguf_info';
 
 const USAGE = `usage: loom info <model.json> [--id ID] [--json]
+       loom info <model.gguf> [--json]
        loom info --model DIR [--json]
 
-Describes a LOOM JSON bundle (grid, layers, sizes, parameter counts) or, with --model,
+Describes a LOOM JSON bundle (grid, layers, sizes, parameter counts), a GGUF file (architecture,
+config, tensor types, tokenizer) or, with --model,
 a Hugging Face checkpoint folder (architecture, parameter count, memory estimate).`;
 
 async function run(argv: string[], io: CliIO): Promise<number> {
@@ -25,7 +28,12 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   const file = positionals[0];
-  if (file === undefined || positionals.length > 1) throw new UsageError('expected exactly one LOOM JSON file');
+  if (file === undefined || positionals.length > 1) throw new UsageError('expected exactly one LOOM JSON or GGUF file');
+  if (/\.gguf$/i.test(file)) {
+    const info = await ggufInfo(file);
+    io.stdout((values.json ? JSON.stringify(info, null, 2) : ggufInfoLines(info).join('\n')) + '\n');
+    return 0;
+  }
   const text = fs.readFileSync(file, 'utf8');
   const ids = listModelIds(text);
   const net = loadModelFromString(text, values.id);
@@ -54,4 +62,4 @@ async function run(argv: string[], io: CliIO): Promise<number> {
 }
 
 /** `loom info`. */
-export const infoCommand: CliCommand = { name: 'info', summary: 'describe a LOOM JSON model or a checkpoint folder', usage: USAGE, run };
+export const infoCommand: CliCommand = { name: 'info', summary: 'describe a LOOM JSON model, a GGUF file or a checkpoint folder', usage: USAGE, run };
