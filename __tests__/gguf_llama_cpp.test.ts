@@ -7,74 +7,18 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs';
-import { loadCausalLM } from '../loaders/pretrained';
 import { loadTokenizer } from '../loaders/tokenizer';
 import { SafetensorsFile } from '../loaders/safetensors';
 import { ggufBytes, saveGGUF, type GgufWriteType } from '../loaders/gguf_writer';
 import { parseHFConfig } from '../loaders/hf_config';
 import { builtinModelPath } from '../src/builtin_model';
 import { tinyCheckpoint, TINY, type TinyKind } from './helpers/tiny_checkpoints';
+import { argmax, llamaCppInstalled, ourProbs, runLlamaCpp, type Job, type LlamaCppOut } from './helpers/llama_cpp';
 
-/** node-llama-cpp's folder in a node_modules above this file (it is an ES module: no require.resolve). */
-function installed(): boolean {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'node_modules', 'node-llama-cpp', 'package.json'))) return true;
-    if (path.dirname(dir) === dir) return false;
-  }
-}
-
-const HAVE = installed();
+const HAVE = llamaCppInstalled();
 if (!HAVE) console.log('gguf_llama_cpp.test.ts skipped: node-llama-cpp is not installed (cd /work/main && npm i --no-save -E node-llama-cpp@3.21.1)');
 const maybe = HAVE ? describe : describe.skip;
-
-interface LlamaCppOut {
-  probs: [number, number][][];
-  tokenized: number[][];
-}
-
-/** One llama.cpp run per file; all files go through one child process (llama.cpp starts once). */
-interface Job {
-  file: string;
-  ids: number[];
-  texts?: string[];
-}
-
-function runLlamaCpp(jobs: Job[], dir: string): LlamaCppOut[] {
-  const list = path.join(dir, 'jobs.json');
-  fs.writeFileSync(list, JSON.stringify(jobs));
-  const script = path.join(__dirname, 'helpers', 'llama_cpp_probs.mjs');
-  const r = spawnSync(process.execPath, [script, list], { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`llama.cpp run failed (${r.status}): ${r.stderr}`);
-  return JSON.parse(r.stdout) as LlamaCppOut[];
-}
-
-/** Our next-token distributions (softmax of the logits, float64) after every prefix. */
-async function ourProbs(source: string | Uint8Array, ids: number[]): Promise<Float64Array[]> {
-  const model = await loadCausalLM(source);
-  try {
-    const out = model.forward([ids], { allPositions: true }); // (1, S, V)
-    const data = out.dataSync() as Float32Array;
-    out.dispose();
-    const v = model.config.vocabSize;
-    return ids.map((_, t) => {
-      const row = Float64Array.from(data.subarray(t * v, (t + 1) * v));
-      const m = Math.max(...row);
-      let z = 0;
-      for (let i = 0; i < v; i++) z += (row[i] = Math.exp(row[i]! - m));
-      return row.map((x) => x / z);
-    });
-  } finally {
-    model.dispose();
-  }
-}
-
-function argmax(p: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < p.length; i++) if (p[i]! > p[best]!) best = i;
-  return best;
-}
 
 /** A byte-level tokenizer.json for the tiny model: <pad> <s> </s> then 93 single printable characters. */
 function tinyTokenizer(): { tokenizerJson: Record<string, unknown>; tokenizerConfig: Record<string, unknown> } {
