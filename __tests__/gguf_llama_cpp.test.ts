@@ -35,9 +35,35 @@ function tinyTokenizer(): { tokenizerJson: Record<string, unknown>; tokenizerCon
   };
 }
 
+/**
+ * A SentencePiece-style tokenizer.json (transformers' LlamaConverter layout: Prepend/Replace
+ * normalizer, byte fallback, merges) of `size` ids: <unk> <s> </s>, 256 byte tokens, then pieces.
+ */
+function sentencePieceTokenizer(size: number): { tokenizerJson: Record<string, unknown>; tokenizerConfig: Record<string, unknown> } {
+  const vocab: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2 };
+  for (let b = 0; b < 256; b++) vocab[`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`] = 3 + b;
+  const merges: [string, string][] = [['▁', 't'], ['h', 'e'], ['▁t', 'he'], ['i', 'n'], ['▁', 'a'], ['e', 'r'], ['a', 't'], ['▁', 'w'], ['o', 'r'], ['▁w', 'or']];
+  for (const c of ['▁', ...'abcdefghijklmnopqrstuvwxyz']) vocab[c] = Object.keys(vocab).length;
+  for (const [l, r] of merges) vocab[l + r] = Object.keys(vocab).length;
+  for (let i = 0; Object.keys(vocab).length < size; i++) vocab[`▁x${i}`] = Object.keys(vocab).length;
+  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  return {
+    tokenizerJson: {
+      version: '1.0', added_tokens: [special(0, '<unk>'), special(1, '<s>'), special(2, '</s>')],
+      normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+      pre_tokenizer: null,
+      post_processor: { type: 'TemplateProcessing', single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }], pair: [], special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } } },
+      decoder: { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] },
+      model: { type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true, ignore_merges: false, vocab, merges },
+    },
+    tokenizerConfig: { bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' },
+  };
+}
+
 maybe('GGUF files we write, run by llama.cpp (node-llama-cpp)', () => {
   const IDS = [1, 40, 7, 66, 13, 90, 22, 5, 51, 3];
   const TEXTS = ['Mary-Jane', "O'Neil", 'Zoe Anna'];
+  const SP_TEXTS = ['the theater', 'hello world', 'a bat in the water', 'Zürich 42', '  two  spaces'];
   let tmp: string;
   let builtinIds: number[];
   const theirs = new Map<string, LlamaCppOut>();
@@ -53,6 +79,9 @@ maybe('GGUF files we write, run by llama.cpp (node-llama-cpp)', () => {
       fs.writeFileSync(file(name), ggufBytes({ config: parseHFConfig(st.config), weights: new SafetensorsFile(st.weights), tokenizer: tinyTokenizer() }, { type }));
       jobs.push({ name, file: file(name), ids: IDS });
     }
+    const sp = tinyCheckpoint('llama', 7, 320);
+    fs.writeFileSync(file('sentencepiece'), ggufBytes({ config: parseHFConfig(sp.config), weights: new SafetensorsFile(sp.weights), tokenizer: sentencePieceTokenizer(320) }));
+    jobs.push({ name: 'sentencepiece', file: file('sentencepiece'), ids: [1, 290, 300, 4, 77], texts: SP_TEXTS });
     await saveGGUF(builtinModelPath(), file('builtin'));
     builtinIds = (await loadTokenizer(file('builtin'))).encode('Christopher');
     jobs.push({ name: 'builtin', file: file('builtin'), ids: builtinIds, texts: TEXTS });
@@ -94,5 +123,13 @@ maybe('GGUF files we write, run by llama.cpp (node-llama-cpp)', () => {
     const tok = await loadTokenizer(file('builtin'));
     expect(theirs.get('builtin')!.tokenized).toEqual(TEXTS.map((s) => tok.encode(s, { addSpecialTokens: false })));
     expect(await compare('builtin', builtinIds, 1e-5)).toBeLessThan(1e-5); // measured 6.4e-7
+  });
+
+  test('a SentencePiece (llama) vocabulary: llama.cpp tokenizes as our tokenizer of the same file', async () => {
+    const tok = await loadTokenizer(file('sentencepiece'));
+    const ours = SP_TEXTS.map((t) => tok.encode(t, { addSpecialTokens: false }));
+    expect(theirs.get('sentencepiece')!.tokenized).toEqual(ours);
+    expect(ours[0]!.length).toBeLessThan(SP_TEXTS[0]!.length); // merges were applied, not only characters
+    expect(await compare('sentencepiece', [1, 290, 300, 4, 77], 1e-5)).toBeLessThan(1e-5);
   });
 });
