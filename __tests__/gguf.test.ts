@@ -101,6 +101,20 @@ describe('GGUF', () => {
     expect(config).toMatchObject({ modelType: 'llama', vocabSize: 59, numLayers: 2, bosTokenId: 1, eosTokenIds: [2], qkvBias: true, mlpBias: true });
   });
 
+  test('loom convert: HF folder -> GGUF (--type) and GGUF -> HF folder, same logits and tokenizer', async () => {
+    const gguf = path.join(tmp, 'conv.gguf');
+    const dir = path.join(tmp, 'conv_hf');
+    const cli = bufferIO();
+    expect(await runCli(['convert', '--from', builtinModelPath(), '--to', gguf, '--type', 'Q8_0'], cli.io)).toBe(0);
+    expect(await runCli(['convert', '--from', gguf, '--to', dir], cli.io)).toBe(0);
+    expect(cli.stdout()).toMatch(/Q8_0[\s\S]*config.json, model.safetensors, generation_config.json, tokenizer.json, tokenizer_config.json/);
+    expect(Array.from(await logits(dir))).toEqual(Array.from(await logits(gguf)));
+    expect((await loadTokenizer(dir)).encode('Mary-Jane')).toEqual((await loadTokenizer(builtinModelPath())).encode('Mary-Jane'));
+    const bad = bufferIO();
+    expect(await runCli(['convert', '--from', builtinModelPath(), '--to', gguf, '--type', 'Q5_K'], bad.io)).toBe(2);
+    expect(bad.stderr()).toMatch(/--type Q5_K: expected one of F32, F16, BF16, Q8_0, Q4_0/);
+  });
+
   test.each(['Q8_0', 'Q4_0'] as const)('llama %s: raw blocks in kernel layout, within half a step of the originals, float64 forward agrees', async (type) => {
     const { bytes, st } = tinyGguf('llama', type);
     const { weights } = ggufCheckpoint(new GgufFile(bytes));

@@ -15,6 +15,8 @@ import { loadSafetensors, saveSafetensors, type TensorToSave } from '../loaders/
 import type { ProgressInfo } from '../loaders/byte_source';
 import { HubError } from '../src/core/errors';
 import { builtinModelPath, BUILTIN_MODEL_FILES } from '../src/builtin_model';
+import { runCli } from '../src/cli/main';
+import { bufferIO } from './helpers/cli_io';
 import { startFakeHub, gitSha1, sha256, isLfs, type FakeHub, type FakeRepo } from './helpers/hub_server';
 
 const COMMIT = 'a'.repeat(40);
@@ -223,6 +225,26 @@ describe('hub ids through the Hugging Face cache', () => {
     }
     await expect(loadCausalLM('loom/never-fetched', { cacheDir, localFilesOnly: true })).rejects.toMatchObject({ kind: 'offline' });
     expect(hub.requests).toEqual([]);
+  });
+
+  test('the CLI takes a hub id where it takes a folder, with download progress on stderr', async () => {
+    const saved = process.env.HF_HUB_CACHE;
+    process.env.HF_HUB_CACHE = cacheDir;
+    try {
+      const args = ['--prompt-ids', '1,7', '--max-new-tokens', '4', '--temperature', '0', '--json'];
+      const hubRun = bufferIO();
+      expect(await runCli(['generate', '--model', 'loom/names', ...args], hubRun.io)).toBe(0);
+      expect(hubRun.stderr()).toMatch(/downloading loom\/names\/model.safetensors\n[\s\S]*100% \(/);
+      const local = bufferIO();
+      expect(await runCli(['generate', '--model', builtinModelPath(), ...args], local.io)).toBe(0);
+      expect(JSON.parse(hubRun.stdout()).ids).toEqual(JSON.parse(local.stdout()).ids);
+      const again = bufferIO();
+      expect(await runCli(['generate', '--model', 'loom/names', ...args], again.io)).toBe(0);
+      expect(again.stderr()).toBe(''); // from the cache: nothing downloaded
+    } finally {
+      if (saved === undefined) delete process.env.HF_HUB_CACHE;
+      else process.env.HF_HUB_CACHE = saved;
+    }
   });
 
   test('HF_HUB_CACHE / HF_HOME pick the cache folder when no cacheDir is given', async () => {

@@ -47,6 +47,8 @@ export class GgufFile {
 /** The checkpoint of a GGUF file: typed config, HF-named weights, and the file. */
 export interface GgufCheckpoint {
   config: ModelConfig;
+  /** The config.json object (HF keys) the metadata maps to. */
+  hfConfig: Record<string, unknown>;
   weights: GgufWeights;
   gguf: GgufFile;
 }
@@ -145,15 +147,15 @@ export function ggufCheckpoint(gguf: GgufFile): GgufCheckpoint {
     if (!same) throw new GgufError(`${gguf.file}: gpt2 output.weight differs from token_embd.weight; this runner ties GPT-2's LM head to the embedding`);
   }
   let config: ModelConfig;
+  const hfConfig = ggufToHFConfig(arch, gguf.metadata, (n) => gguf.tensor(n) !== undefined, rows, gguf.file);
   try {
-    const hf = ggufToHFConfig(arch, gguf.metadata, (n) => gguf.tensor(n) !== undefined, rows, gguf.file);
-    config = parseHFConfig(hf, undefined, `${gguf.file} (metadata)`);
+    config = parseHFConfig(hfConfig, undefined, `${gguf.file} (metadata)`);
   } catch (e) {
     if (e instanceof ConfigError) throw new GgufError(e.message);
     throw e;
   }
   const weights = new GgufWeights(gguf, arch, config, config.numLayers);
-  return { config, weights, gguf };
+  return { config, hfConfig, weights, gguf };
 }
 
 /** Options of {@link loadGguf}. */
