@@ -64,6 +64,9 @@ describe('GGUF', () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'loom-gguf-'));
   });
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  beforeEach(async () => {
+    await tf.setBackend('cpu'); // runCli switches to wasm
+  });
 
   test.each(['llama', 'qwen2', 'gpt2', 'gpt_neox'] as const)('%s: F32 GGUF gives the safetensors logits (1e-5 relative)', async (kind) => {
     const { bytes, st } = tinyGguf(kind);

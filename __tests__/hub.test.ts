@@ -11,6 +11,8 @@ import * as tf from '@tensorflow/tfjs';
 import { loadCausalLM } from '../loaders/pretrained';
 import { loadTokenizer } from '../loaders/tokenizer';
 import { env } from '../loaders/hub_env';
+import { clearCache, listCachedModels } from '../loaders/hub';
+import { BROWSER_CACHE_NAME, type CacheLike } from '../loaders/hub_browser';
 import { loadSafetensors, saveSafetensors, type TensorToSave } from '../loaders/safetensors';
 import type { ProgressInfo } from '../loaders/byte_source';
 import { HubError } from '../src/core/errors';
@@ -82,7 +84,8 @@ describe('hub ids through the Hugging Face cache', () => {
     env.remoteHost = hub.url;
     reference = await logits(builtinModelPath());
   });
-  beforeEach(() => {
+  beforeEach(async () => {
+    await tf.setBackend('cpu'); // the CLI test switches to wasm (runCli's default)
     cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loom-hub-'));
     hub.requests.length = 0;
     hub.cut.clear();
@@ -263,5 +266,101 @@ describe('hub ids through the Hugging Face cache', () => {
         else process.env[k] = v;
       }
     }
+  });
+
+  test('listCachedModels / clearCache see the hub cache folder (and leave other repos alone)', async () => {
+    await logits('loom/names', { cacheDir });
+    await logits('loom/names-sharded', { cacheDir });
+    fs.mkdirSync(path.join(cacheDir, 'datasets--loom--data'));
+    const list = await listCachedModels({ cacheDir });
+    expect(list.map((m) => m.id)).toEqual(['loom/names', 'loom/names-sharded']);
+    const size = fs.statSync(path.join(builtinModelPath(), 'model.safetensors')).size;
+    expect(list[0]!.sizeBytes).toBeGreaterThan(size);
+    expect(list[0]!.revisions).toEqual({ main: COMMIT });
+    expect(list[0]!.snapshots[COMMIT]).toEqual(['config.json', 'generation_config.json', 'model.safetensors']);
+    expect(await clearCache('loom/names', { cacheDir })).toEqual(['loom/names']);
+    expect((await listCachedModels({ cacheDir })).map((m) => m.id)).toEqual(['loom/names-sharded']);
+    expect(await clearCache(undefined, { cacheDir })).toEqual(['loom/names-sharded']);
+    expect(fs.readdirSync(cacheDir)).toEqual(['datasets--loom--data']);
+  });
+
+  describe('without a file system: the Cache API (an in-memory CacheStorage here)', () => {
+    class MemoryCache implements CacheLike {
+      readonly entries = new Map<string, { body: ArrayBuffer; headers: Record<string, string> }>();
+      quota = Infinity;
+      async match(url: string): Promise<Response | undefined> {
+        const e = this.entries.get(url);
+        if (!e) return undefined;
+        const status = Number(e.headers['x-status'] ?? 200);
+        return status === 200 ? new Response(e.body.slice(0), { headers: e.headers }) : new Response(null, { status });
+      }
+      async put(url: string, res: Response): Promise<void> {
+        const body = await res.arrayBuffer();
+        if (res.status !== 200) {
+          this.entries.set(url, { body, headers: { 'x-status': String(res.status) } });
+          return;
+        }
+        if (body.byteLength > this.quota) throw Object.assign(new Error('The quota has been exceeded.'), { name: 'QuotaExceededError' });
+        this.entries.set(url, { body, headers: Object.fromEntries(res.headers.entries()) });
+      }
+      async delete(url: string): Promise<boolean> {
+        return this.entries.delete(url);
+      }
+      async keys(): Promise<{ url: string }[]> {
+        return [...this.entries.keys()].map((url) => ({ url }));
+      }
+    }
+    const cache = new MemoryCache();
+    const g = globalThis as { caches?: unknown };
+    beforeAll(() => {
+      env.useFSCache = false;
+      g.caches = { open: async (name: string) => (name === BROWSER_CACHE_NAME ? cache : new MemoryCache()) };
+    });
+    afterAll(() => {
+      env.useFSCache = true;
+      delete g.caches;
+    });
+
+    test('first load fetches with progress, the second makes no request, offline loads from the cache; clear and list', async () => {
+      const events: ProgressInfo[] = [];
+      expect(Array.from(await logits('loom/names', { onProgress: (e) => events.push(e) }))).toEqual(Array.from(reference));
+      expect(events.filter((e) => e.file === 'model.safetensors').map((e) => e.status)).toEqual(expect.arrayContaining(['initiate', 'download', 'progress', 'done']));
+      expect(events[events.length - 1]!.status).toBe('ready');
+      expect(hub.requests.some((r) => r.startsWith('GET /cdn/'))).toBe(true);
+      hub.requests.length = 0;
+      expect(Array.from(await logits('loom/names'))).toEqual(Array.from(reference));
+      expect(Array.from(await logits('loom/names', { localFilesOnly: true }))).toEqual(Array.from(reference));
+      expect(Array.from(await logits('loom/names-sharded'))).toEqual(Array.from(reference));
+      const tok = await loadTokenizer('loom/names');
+      expect(tok.encode('Anna')).toEqual((await loadTokenizer(builtinModelPath())).encode('Anna'));
+      expect(tok.chatTemplate).not.toBeNull();
+      hub.requests.length = 0;
+      await logits('loom/names');
+      await loadTokenizer('loom/names');
+      expect(hub.requests).toEqual([]);
+      const list = await listCachedModels();
+      expect(list.map((m) => m.id)).toEqual(['loom/names', 'loom/names-sharded']);
+      expect(list[0]!.snapshots.main).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json']));
+      expect(await clearCache('loom/names')).toEqual(['loom/names']);
+      await expect(loadCausalLM('loom/names', { localFilesOnly: true })).rejects.toMatchObject({ kind: 'offline', file: 'config.json' });
+      expect(await clearCache()).toEqual(['loom/names-sharded']);
+      expect(cache.entries.size).toBe(0);
+    });
+
+    test('typed errors: gated, missing, cut download, quota (saying how much was needed)', async () => {
+      await clearCache();
+      await expect(loadCausalLM('loom/gated')).rejects.toMatchObject({ kind: 'gated', status: 401 });
+      await expect(loadCausalLM('loom/noweights')).rejects.toMatchObject({ kind: 'not_found', file: 'model.safetensors.index.json' });
+      hub.cut.add('model.safetensors');
+      await expect(loadCausalLM('loom/names')).rejects.toMatchObject({ kind: 'network', file: 'model.safetensors' });
+      hub.cut.clear();
+      expect([...cache.entries.keys()].some((k) => k.endsWith('/loom/names/resolve/main/model.safetensors'))).toBe(false);
+      cache.quota = 10_000;
+      const size = fs.statSync(path.join(builtinModelPath(), 'model.safetensors')).size;
+      await expect(loadCausalLM('loom/names')).rejects.toMatchObject({ kind: 'quota', file: 'model.safetensors' });
+      await expect(loadCausalLM('loom/names')).rejects.toThrow(new RegExp(`needs ${size} bytes`));
+      cache.quota = Infinity;
+      await clearCache();
+    });
   });
 });

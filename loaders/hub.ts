@@ -1,6 +1,8 @@
 /**
- * Hub ids (`org/name`) to a local snapshot folder (Node: the hub cache) or a URL folder (browser),
- * which the folder loaders then read as they read any checkpoint folder.
+ * Hub ids (`org/name`) to a local snapshot folder (Node: the hub cache), which the folder loaders
+ * then read as they read any checkpoint folder, or to the files in memory (browser).
+ *
+ * Browsers and workers (or Node with `env.useFSCache = false`): the Cache API, see hub_browser.ts.
  *
  * Node, online: one HEAD of the first file resolves the revision to a commit (a network failure
  * falls back to the cached ref, as huggingface_hub does); files already in that commit's snapshot,
@@ -9,12 +11,15 @@
  * Ref: huggingface_hub `hf_hub_download`; transformers.js `getModelFile` (progress events).
  */
 import * as fs from 'fs';
-import { HubError, SafetensorsError } from '../src/core/errors';
+import { HubError, SafetensorsError, TokenizerError } from '../src/core/errors';
+import type { WeightSource } from '../src/transformer/weights';
 import type { ProgressCallback, ProgressInfo } from './byte_source';
-import { RepoCache } from './hub_cache';
+import { RepoCache, clearCacheFolder, listCacheFolder, type CachedModel } from './hub_cache';
+import { browserHubFile, clearBrowserCache, listBrowserCache } from './hub_browser';
 import { downloadTo, hubRequest } from './hub_download';
-import { hubCacheDir, hubFileUrl, isNode, isOffline, looksLikeHubId, type HubOptions } from './hub_env';
+import { env, hubCacheDir, hubFileUrl, isNode, isOffline, looksLikeHubId, type HubOptions } from './hub_env';
 import { parseJsonAs } from './json_read';
+import { SafetensorsCheckpoint, SafetensorsFile } from './safetensors';
 
 /** Options of hub-aware loading ({@link HubOptions} plus progress). */
 export interface HubLoadOptions extends HubOptions {
@@ -26,25 +31,16 @@ type FilePlan = 'causal-lm' | 'tokenizer';
 
 const TOKENIZER_FILES = ['tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'];
 
-/** Per-load state: where files go, the commit, and the progress totals. */
-class HubSession {
-  readonly cache: RepoCache;
-  readonly revision: string;
-  offline: boolean;
-  commit: string | undefined;
+/** transformers.js-shaped progress of one load: per-file events plus the running `progress_total`. */
+class ProgressReporter {
   private readonly totals: Record<string, { loaded: number; total: number }> = {};
-
   constructor(
     readonly id: string,
-    readonly options: HubLoadOptions,
-  ) {
-    this.cache = new RepoCache(hubCacheDir(options), id);
-    this.revision = options.revision ?? 'main';
-    this.offline = isOffline(options);
-  }
+    private readonly cb: ProgressCallback | undefined,
+  ) {}
 
   emit(status: ProgressInfo['status'], file: string, loaded = 0, total = 0): void {
-    const cb = this.options.onProgress;
+    const cb = this.cb;
     if (!cb) return;
     const progress = total > 0 ? Math.min(100, (loaded / total) * 100) : status === 'done' || status === 'ready' ? 100 : 0;
     cb({ status, name: this.id, file, loaded, total, progress });
@@ -57,6 +53,29 @@ class HubSession {
       t += v.total;
     }
     cb({ status: 'progress_total', name: this.id, file: '', loaded: l, total: t, progress: t > 0 ? Math.min(100, (l / t) * 100) : 0, files: { ...this.totals } });
+  }
+}
+
+/** Per-load state: where files go, the commit, and the progress totals. */
+class HubSession {
+  readonly cache: RepoCache;
+  readonly revision: string;
+  offline: boolean;
+  commit: string | undefined;
+  private readonly reporter: ProgressReporter;
+
+  constructor(
+    readonly id: string,
+    readonly options: HubLoadOptions,
+  ) {
+    this.reporter = new ProgressReporter(id, options.onProgress);
+    this.cache = new RepoCache(hubCacheDir(options), id);
+    this.revision = options.revision ?? 'main';
+    this.offline = isOffline(options);
+  }
+
+  emit(status: ProgressInfo['status'], file: string, loaded = 0, total = 0): void {
+    this.reporter.emit(status, file, loaded, total);
   }
 
   /** Resolves the revision to a commit: HEAD `probe` online, the cached ref offline or when the network fails. */
@@ -139,8 +158,8 @@ class HubSession {
   }
 }
 
-function shardNames(indexPath: string): string[] {
-  const index = parseJsonAs(fs.readFileSync(indexPath, 'utf8'), `${indexPath}: not valid JSON`, SafetensorsError);
+function shardNames(text: string | Uint8Array, indexPath: string): string[] {
+  const index = parseJsonAs(text, `${indexPath}: not valid JSON`, SafetensorsError);
   const map = (index as { weight_map?: unknown } | null)?.weight_map;
   if (typeof map !== 'object' || map === null) throw new SafetensorsError(`${indexPath}: expected an object with a 'weight_map' object`);
   const names = new Set<string>();
@@ -163,7 +182,7 @@ async function fetchPlan(s: HubSession, plan: FilePlan): Promise<void> {
       if (index === undefined) {
         throw new HubError(`${s.id}: neither model.safetensors nor model.safetensors.index.json exists at revision '${s.revision}'`, 'not_found', 'model.safetensors', 404);
       }
-      for (const shard of shardNames(index)) await s.file(shard, true);
+      for (const shard of shardNames(fs.readFileSync(index, 'utf8'), index)) await s.file(shard, true);
     }
     return;
   }
@@ -174,19 +193,103 @@ async function fetchPlan(s: HubSession, plan: FilePlan): Promise<void> {
   }
 }
 
-/**
- * When `source` is a hub id (and no local folder of that name exists), makes the files a load of
- * kind `plan` needs available and returns the folder to read: the cache snapshot in Node, the
- * repo's URL folder in a browser. Returns undefined for anything else (paths, URLs).
- * @throws HubError naming the file (and HTTP status) that could not be had.
- */
-export async function resolveHubSource(source: string, plan: FilePlan, options: HubLoadOptions = {}): Promise<string | undefined> {
-  if (!looksLikeHubId(source)) return undefined;
-  if (!isNode()) return hubFileUrl(source, options.revision ?? 'main', '');
-  if (fs.existsSync(source)) return undefined;
-  const s = new HubSession(source, options);
+/** A hub checkpoint held in memory (no file system): the shape of loadCausalLM's `{ config, weights }` files. */
+export interface HubCheckpointFiles {
+  config: Uint8Array;
+  generationConfig?: Uint8Array;
+  weights: Uint8Array | WeightSource;
+}
+
+/** A hub tokenizer held in memory: the shape of loadTokenizer's `{ tokenizerJson, tokenizerConfig }` files. */
+export interface HubTokenizerFiles {
+  tokenizerJson: Uint8Array;
+  tokenizerConfig: Record<string, unknown>;
+}
+
+/** Node with the file-system cache on; else the Cache API path. */
+function useFileCache(): boolean {
+  return isNode() && env.useFSCache;
+}
+
+async function nodeSnapshot(id: string, plan: FilePlan, options: HubLoadOptions): Promise<string> {
+  const s = new HubSession(id, options);
   await s.resolveCommit(plan === 'causal-lm' ? 'config.json' : 'tokenizer_config.json');
   await fetchPlan(s, plan);
   s.emit('ready', '');
   return s.cache.snapshotDir(s.commit!);
+}
+
+function isHubId(source: string): boolean {
+  if (!looksLikeHubId(source)) return false;
+  return !(isNode() && fs.existsSync(source));
+}
+
+/**
+ * For a hub id (`org/name`, when no local folder of that name exists): fetches what loadCausalLM
+ * needs (config.json, generation_config.json, model.safetensors or the index and its shards) and
+ * returns the folder to read (Node: the cache snapshot) or the files themselves (browser: through
+ * the Cache API). Returns undefined for anything that is not a hub id.
+ * @throws HubError naming the file (and HTTP status) that could not be had.
+ */
+export async function resolveHubCheckpoint(source: string, options: HubLoadOptions = {}): Promise<string | HubCheckpointFiles | undefined> {
+  if (!isHubId(source)) return undefined;
+  if (useFileCache()) return nodeSnapshot(source, 'causal-lm', options);
+  const get = memoryGetter(source, options);
+  const config = (await get('config.json', true))!;
+  const generationConfig = await get('generation_config.json', false);
+  let weights: Uint8Array | WeightSource | undefined = await get('model.safetensors', false);
+  if (weights === undefined) {
+    const index = await get('model.safetensors.index.json', true);
+    const files: SafetensorsFile[] = [];
+    for (const shard of shardNames(index!, 'model.safetensors.index.json')) files.push(new SafetensorsFile((await get(shard, true))!, shard));
+    weights = new SafetensorsCheckpoint(files);
+  }
+  get.ready();
+  return { config, weights, ...(generationConfig ? { generationConfig } : {}) };
+}
+
+/**
+ * For a hub id: fetches the tokenizer files and returns the folder to read (Node) or the files
+ * (browser; tokenizer_config.json merged with special_tokens_map.json and chat_template.jinja).
+ * Returns undefined for anything that is not a hub id.
+ * @throws HubError naming the file that could not be had.
+ */
+export async function resolveHubTokenizer(source: string, options: HubLoadOptions = {}): Promise<string | HubTokenizerFiles | undefined> {
+  if (!isHubId(source)) return undefined;
+  if (useFileCache()) return nodeSnapshot(source, 'tokenizer', options);
+  const get = memoryGetter(source, options);
+  const json = (b: Uint8Array | undefined, f: string): Record<string, unknown> => (b ? (parseJsonAs(b, `${f}: not valid JSON`, TokenizerError) as Record<string, unknown>) : {});
+  const config = json(await get('tokenizer_config.json', false), 'tokenizer_config.json');
+  for (const [k, v] of Object.entries(json(await get('special_tokens_map.json', false), 'special_tokens_map.json'))) if (config[k] === undefined) config[k] = v;
+  if (config.chat_template === undefined) {
+    const jinja = await get('chat_template.jinja', false);
+    if (jinja) config.chat_template = new TextDecoder().decode(jinja);
+  }
+  const tokenizerJson = await get('tokenizer.json', true);
+  get.ready();
+  return { tokenizerJson: tokenizerJson!, tokenizerConfig: config };
+}
+
+/** A file getter over the Cache API (or plain fetch), with progress. */
+function memoryGetter(id: string, options: HubLoadOptions): ((file: string, required: boolean) => Promise<Uint8Array | undefined>) & { ready(): void } {
+  const reporter = new ProgressReporter(id, options.onProgress);
+  const revision = options.revision ?? 'main';
+  const offline = isOffline(options);
+  const get = (file: string, required: boolean): Promise<Uint8Array | undefined> =>
+    browserHubFile(id, revision, file, required, offline, (status, loaded, total) => reporter.emit(status, file, loaded, total));
+  return Object.assign(get, { ready: () => reporter.emit('ready', '') });
+}
+
+/** Models in the cache: the hub cache folder in Node, the Cache API in a browser. */
+export async function listCachedModels(options: Pick<HubOptions, 'cacheDir'> = {}): Promise<CachedModel[]> {
+  return useFileCache() ? listCacheFolder(hubCacheDir(options)) : listBrowserCache();
+}
+
+/**
+ * Removes model `id` (every model when omitted) from the cache: its `models--org--name` folder in
+ * Node (shared with huggingface-cli), its Cache API entries in a browser.
+ * @returns the ids removed.
+ */
+export async function clearCache(id?: string, options: Pick<HubOptions, 'cacheDir'> = {}): Promise<string[]> {
+  return useFileCache() ? clearCacheFolder(hubCacheDir(options), id) : clearBrowserCache(id);
 }

@@ -115,3 +115,53 @@ export class RepoCache {
     return dest;
   }
 }
+
+/** One model in a cache (Node: the hub cache folder; browser: the Cache API). */
+export interface CachedModel {
+  /** Hub id `org/name`. */
+  readonly id: string;
+  /** Bytes stored (blobs, counted once). */
+  readonly sizeBytes: number;
+  /** Branch or tag -> commit, from `refs/` (browser: revision -> revision). */
+  readonly revisions: Readonly<Record<string, string>>;
+  /** Files of each snapshot commit (browser: of each revision). */
+  readonly snapshots: Readonly<Record<string, readonly string[]>>;
+}
+
+function walkFiles(dir: string, base = ''): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const rel = base ? `${base}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...walkFiles(path.join(dir, e.name), rel));
+    else out.push(rel);
+  }
+  return out.sort();
+}
+
+/** Models in the hub cache folder `cacheDir` (only `models--*` entries; datasets and spaces are left out). */
+export function listCacheFolder(cacheDir: string): CachedModel[] {
+  if (!fs.existsSync(cacheDir)) return [];
+  const out: CachedModel[] = [];
+  for (const e of fs.readdirSync(cacheDir, { withFileTypes: true })) {
+    if (!e.isDirectory() || !e.name.startsWith('models--')) continue;
+    const root = path.join(cacheDir, e.name);
+    const id = e.name.slice('models--'.length).split('--').join('/');
+    let sizeBytes = 0;
+    for (const b of walkFiles(path.join(root, 'blobs'))) if (!b.endsWith('.incomplete')) sizeBytes += fs.statSync(path.join(root, 'blobs', b)).size;
+    const revisions: Record<string, string> = {};
+    for (const r of walkFiles(path.join(root, 'refs'))) revisions[r] = fs.readFileSync(path.join(root, 'refs', r), 'utf8').trim();
+    const snapshots: Record<string, string[]> = {};
+    const snapDir = path.join(root, 'snapshots');
+    if (fs.existsSync(snapDir)) for (const c of fs.readdirSync(snapDir)) snapshots[c] = walkFiles(path.join(snapDir, c));
+    out.push({ id, sizeBytes, revisions, snapshots });
+  }
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** Removes model `id` (or every `models--*` folder) from the hub cache folder; returns the ids removed. */
+export function clearCacheFolder(cacheDir: string, id?: string): string[] {
+  const ids = listCacheFolder(cacheDir).map((m) => m.id).filter((m) => id === undefined || m === id);
+  for (const m of ids) fs.rmSync(path.join(cacheDir, repoFolderName(m)), { recursive: true, force: true });
+  return ids;
+}

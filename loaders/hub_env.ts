@@ -19,6 +19,10 @@ export interface HubEnv {
   cacheDir: string | null;
   /** Bearer token for gated or private repos; default `$HF_TOKEN` (read at request time). */
   accessToken: string | null;
+  /** Node: use the hub cache folder. Default true. */
+  useFSCache: boolean;
+  /** Use the Cache API (`caches`) where there is no file-system cache (browsers, workers). Default true. */
+  useBrowserCache: boolean;
 }
 
 /** The Hub settings, as transformers.js's `env`. */
@@ -28,6 +32,8 @@ export const env: HubEnv = {
   allowRemoteModels: true,
   cacheDir: null,
   accessToken: null,
+  useFSCache: true,
+  useBrowserCache: true,
 };
 
 /** Options shared by the hub-aware loaders. */

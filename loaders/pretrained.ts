@@ -10,7 +10,7 @@ import { parseHFConfig, type ModelConfig } from './hf_config';
 import { parseJsonAs } from './json_read';
 import { isUrlString, joinSource, readText, type ByteSource, type ProgressCallback } from './byte_source';
 import { loadSafetensors, loadShardedSafetensors } from './safetensors';
-import { resolveHubSource } from './hub';
+import { resolveHubCheckpoint } from './hub';
 import { ggufCheckpoint, isGgufSource, loadGguf } from './gguf';
 import type { HubOptions } from './hub_env';
 
@@ -90,14 +90,14 @@ export async function loadModelConfig(dir: string | URL): Promise<ModelConfig> {
 /**
  * The typed config and weight source of a checkpoint, without building a model: a folder (Node path
  * or URL) with config.json (+ generation_config.json) and model.safetensors or the sharded
- * index, a hub id (see {@link resolveHubSource}), or files / objects given directly. The weights
+ * index, a hub id (see {@link resolveHubCheckpoint}), or files / objects given directly. The weights
  * are opened (headers parsed), not checked against the config.
  * @throws ConfigError when config.json is missing or invalid; SafetensorsError when a folder holds
  *   neither model.safetensors nor model.safetensors.index.json, or a file is malformed.
  */
 export async function resolvePretrained(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<ParsedCheckpoint> {
-  const hubFolder = typeof source === 'string' ? await resolveHubSource(source, 'causal-lm', options) : undefined;
-  if (hubFolder !== undefined) return resolvePretrained(hubFolder, { onProgress: undefined });
+  const hub = typeof source === 'string' ? await resolveHubCheckpoint(source, options) : undefined;
+  if (hub !== undefined) return resolvePretrained(hub);
   if (isGgufSource(source)) {
     const { config, weights } = ggufCheckpoint(await loadGguf(source, options));
     return { config, weights };

@@ -11,7 +11,7 @@ import { Template } from '@huggingface/jinja';
 import { TokenizerError, errorMessage } from '../src/core/errors';
 import { readBytes, isUrlString, joinSource } from './byte_source';
 import type { ChatMessage, TextTokenizer } from '../src/generation/types';
-import { resolveHubSource, type HubLoadOptions } from './hub';
+import { resolveHubTokenizer, type HubLoadOptions } from './hub';
 import { isGgufSource, loadGguf } from './gguf';
 import { ggufTokenizerFiles } from './gguf_tokenizer';
 
@@ -337,8 +337,8 @@ function splitFile(s: string): { base: string; name: string } {
  *   hub file cannot be had.
  */
 export async function loadTokenizer(source: TokenizerSource, options: HubLoadOptions = {}): Promise<Tokenizer> {
-  const hubFolder = typeof source === 'string' ? await resolveHubSource(source, 'tokenizer', options) : undefined;
-  if (hubFolder !== undefined) return loadTokenizer(hubFolder);
+  const hub = typeof source === 'string' ? await resolveHubTokenizer(source, options) : undefined;
+  if (hub !== undefined) return loadTokenizer(hub);
   if (isGgufSource(source)) {
     const gguf = await loadGguf(source);
     const files = ggufTokenizerFiles(gguf.metadata, gguf.file);

@@ -60,7 +60,9 @@ export type { ModelConfig, RopeConfig, RopeScaling, HiddenAct } from './transfor
 export { loadCausalLM, loadModelConfig } from '../loaders/pretrained';
 export { env, hubCacheDir } from '../loaders/hub_env';
 export type { HubEnv, HubOptions } from '../loaders/hub_env';
-export type { HubLoadOptions } from '../loaders/hub';
+export { listCachedModels, clearCache } from '../loaders/hub';
+export type { HubLoadOptions, HubCheckpointFiles, HubTokenizerFiles } from '../loaders/hub';
+export type { CachedModel } from '../loaders/hub_cache';
 export { loadGguf, ggufCheckpoint, GgufFile, GgufWeights } from '../loaders/gguf';
 export type { GgufCheckpoint, LoadGgufOptions } from '../loaders/gguf';
 export { parseGgufHeader, GGML_TYPES } from '../loaders/gguf_format';

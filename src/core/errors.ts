@@ -68,14 +68,14 @@ export class TokenizerError extends LoomError {
 }
 
 /** Why a Hugging Face Hub request failed (see {@link HubError.kind}). */
-export type HubErrorKind = 'not_found' | 'gated' | 'http' | 'network' | 'offline' | 'integrity';
+export type HubErrorKind = 'not_found' | 'gated' | 'http' | 'network' | 'offline' | 'integrity' | 'quota';
 
 /** A Hub file could not be fetched or found in the cache; names the file and, for HTTP, the status. */
 export class HubError extends LoomError {
   override readonly name = 'HubError';
   constructor(
     message: string,
-    /** What went wrong: missing file, gated/private repo, other HTTP status, network, offline cache miss, bad download. */
+    /** What went wrong: missing file, gated/private repo, other HTTP status, network, offline cache miss, bad download, storage quota. */
     readonly kind: HubErrorKind,
     /** The file (repo path) concerned. */
     readonly file: string,
