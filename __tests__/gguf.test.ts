@@ -6,6 +6,7 @@
  * malformed files give GgufError with nothing allocated.
  */
 import * as fs from 'fs';
+import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
@@ -100,6 +101,24 @@ describe('GGUF', () => {
     const cli = bufferIO();
     expect(await runCli(['info', file], cli.io)).toBe(0);
     expect(cli.stdout()).toMatch(/GGUF v3[\s\S]*architecture: llama -> llama[\s\S]*vocab 59[\s\S]*tokenizer: gpt2, 59 tokens, chat template/);
+    // GGUF v2 has the same layout for these types: the reader takes it too
+    const v2 = new Uint8Array(fs.readFileSync(file));
+    new DataView(v2.buffer).setUint32(4, 2, true);
+    expect(relErr(await logits(v2), await logits(builtinModelPath()))).toBeLessThan(1e-5);
+    // and over HTTP, by URL
+    const server = http.createServer((req, res) => {
+      const body = fs.readFileSync(file);
+      if (req.url === '/m/builtin.gguf') res.writeHead(200, { 'content-length': String(body.byteLength) }).end(body);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/m/builtin.gguf`;
+      expect(relErr(await logits(url), await logits(builtinModelPath()))).toBeLessThan(1e-5);
+      expect((await loadTokenizer(url)).encode('Zoe')).toEqual(b.encode('Zoe'));
+    } finally {
+      server.close();
+    }
     const { config } = await resolvePretrained(file);
     expect(config).toMatchObject({ modelType: 'llama', vocabSize: 59, numLayers: 2, bosTokenId: 1, eosTokenIds: [2], qkvBias: true, mlpBias: true });
   });
@@ -251,6 +270,13 @@ describe('GGUF', () => {
       dv.setBigUint64(16, 1n, true);
       dv.setBigUint64(24, 2n ** 40n, true);
       await expectBad(h, /claiming 1099511627776 bytes/);
+      // an array of strings claiming 2^40 elements: refused before anything is allocated
+      dv.setBigUint64(24, 1n, true);
+      h[32] = 0x6b; // key "k"
+      dv.setUint32(33, 9, true); // ARRAY
+      dv.setUint32(37, 8, true); // of STRING
+      dv.setBigUint64(41, 2n ** 40n, true);
+      await expectBad(h, /an array claiming 1099511627776 elements/);
       h.fill(0, 4, 8);
       dv.setUint32(4, 1, true);
       await expectBad(h, /version 1 is not supported/);
