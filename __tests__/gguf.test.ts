@@ -282,6 +282,26 @@ describe('GGUF', () => {
       await expectBad(h, /version 1 is not supported/);
     });
 
+    test('K-quants: Q4_K/Q5_K/Q6_K load (dequantized), Q2_K is refused by name', async () => {
+      const st = tinyCheckpoint('llama', 7, TINY.vocab, { d: 256, inner: 512, layers: 1 });
+      const config = parseHFConfig(st.config);
+      const random = (type: string, size: number) => (_n: string, ne: readonly number[]) => {
+        if (ne.length !== 2) return undefined;
+        const bytes = new Uint8Array(((ne[0]! * ne[1]!) / 256) * size);
+        for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 37 + 11) & 0xff;
+        for (let b = 0; b < bytes.length; b += size) bytes.set([0x00, 0x10, 0x00, 0x10], type === 'Q6_K' ? b + size - 4 : b); // small float16 scales
+        return { type, bytes };
+      };
+      for (const [type, size] of [['Q4_K', 144], ['Q5_K', 176], ['Q6_K', 210]] as const) {
+        const bytes = ggufBytes({ config, weights: new SafetensorsFile(st.weights) }, { encodeTensor: random(type, size) });
+        const { weights } = ggufCheckpoint(new GgufFile(bytes));
+        expect(weights.ggufTensor('model.layers.0.mlp.down_proj.weight')?.type.name).toBe(type);
+        expect(weights.getQuantized('model.layers.0.mlp.down_proj.weight')).toBeUndefined();
+        expect((await logits(bytes)).every(Number.isFinite)).toBe(true);
+      }
+      await expectBad(ggufBytes({ config, weights: new SafetensorsFile(st.weights) }, { encodeTensor: random('Q2_K', 84) }), /Q2_K is not supported, expected F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K or Q6_K/);
+    });
+
     test('a tokenizer that does not match the vocabulary, an unknown architecture', async () => {
       const st = tinyCheckpoint('llama');
       const config = parseHFConfig(st.config);

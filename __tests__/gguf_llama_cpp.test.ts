@@ -12,6 +12,7 @@ import { loadTokenizer } from '../loaders/tokenizer';
 import { SafetensorsFile } from '../loaders/safetensors';
 import { ggufBytes, saveGGUF, type GgufWriteType } from '../loaders/gguf_writer';
 import { parseHFConfig } from '../loaders/hf_config';
+import { floatToHalf } from '../loaders/gguf_quant';
 import { builtinModelPath } from '../src/builtin_model';
 import { tinyCheckpoint, TINY, type TinyKind } from './helpers/tiny_checkpoints';
 import { argmax, llamaCppInstalled, ourProbs, runLlamaCpp, type Job, type LlamaCppOut } from './helpers/llama_cpp';
@@ -60,6 +61,31 @@ function sentencePieceTokenizer(size: number): { tokenizerJson: Record<string, u
   };
 }
 
+/** K-quant layouts (ggml-quants.c): block bytes and where the float16 scales sit, with small values so weights stay near 0.05. */
+const K_BLOCKS: Readonly<Record<string, { bytes: number; halves: readonly [number, number][] }>> = {
+  Q4_K: { bytes: 144, halves: [[0, 1e-4], [2, 1e-4]] },
+  Q5_K: { bytes: 176, halves: [[0, 5e-5], [2, 1e-4]] },
+  Q6_K: { bytes: 210, halves: [[208, 3e-5]] },
+};
+
+/** An encodeTensor hook writing seeded random (valid) K-quant blocks for every matrix whose rows are 256-multiples. */
+function randomKQuant(type: string, seed: number): (name: string, ne: readonly number[]) => { type: string; bytes: Uint8Array } | undefined {
+  let s = seed;
+  const { bytes: size, halves } = K_BLOCKS[type]!;
+  return (_name, ne) => {
+    if (ne.length !== 2 || ne[0]! % 256 !== 0) return undefined;
+    const blocks = (ne[0]! * ne[1]!) / 256;
+    const out = new Uint8Array(blocks * size);
+    for (let i = 0; i < out.length; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      out[i] = s >>> 24;
+    }
+    const dv = new DataView(out.buffer);
+    for (let b = 0; b < blocks; b++) for (const [at, v] of halves) dv.setUint16(b * size + at, floatToHalf(v), true);
+    return { type, bytes: out };
+  };
+}
+
 maybe('GGUF files we write, run by llama.cpp (node-llama-cpp)', () => {
   const IDS = [1, 40, 7, 66, 13, 90, 22, 5, 51, 3];
   const TEXTS = ['Mary-Jane', "O'Neil", 'Zoe Anna'];
@@ -78,6 +104,11 @@ maybe('GGUF files we write, run by llama.cpp (node-llama-cpp)', () => {
       const name = `${kind}_${type}`;
       fs.writeFileSync(file(name), ggufBytes({ config: parseHFConfig(st.config), weights: new SafetensorsFile(st.weights), tokenizer: tinyTokenizer() }, { type }));
       jobs.push({ name, file: file(name), ids: IDS });
+    }
+    for (const type of Object.keys(K_BLOCKS)) {
+      const kq = tinyCheckpoint('llama', 7, TINY.vocab, { d: 256, inner: 512, layers: 1 });
+      fs.writeFileSync(file(`llama_${type}`), ggufBytes({ config: parseHFConfig(kq.config), weights: new SafetensorsFile(kq.weights), tokenizer: tinyTokenizer() }, { encodeTensor: randomKQuant(type, 5) }));
+      jobs.push({ name: `llama_${type}`, file: file(`llama_${type}`), ids: IDS });
     }
     const sp = tinyCheckpoint('llama', 7, 320);
     fs.writeFileSync(file('sentencepiece'), ggufBytes({ config: parseHFConfig(sp.config), weights: new SafetensorsFile(sp.weights), tokenizer: sentencePieceTokenizer(320) }));
@@ -115,8 +146,16 @@ maybe('GGUF files we write, run by llama.cpp (node-llama-cpp)', () => {
     ['qwen2_F32', 1e-5],
     ['gpt2_F32', 2e-3],
     ['gpt_neox_F32', 2e-3],
+    // K-quants (random blocks): measured 1.5e-4 / 2.3e-4 / 1.1e-3; llama.cpp multiplies Q8_K-quantized
+    // activations (one scale per 256 values) by the blocks, we dequantize them exactly (bit-exact with
+    // ggml's dequantize_row_*, gguf_ggml_dequant.test.ts)
+    ['llama_Q4_K', 1e-3],
+    ['llama_Q5_K', 1e-3],
+    ['llama_Q6_K', 3e-3],
   ] as const)('tiny %s: llama.cpp next-token distributions agree with ours (max |dp| < %s), same greedy choices', async (name, tol) => {
     expect(await compare(name, IDS, tol)).toBeLessThan(tol);
+    // not a near-uniform distribution, which would agree whatever the weights
+    expect(Math.max(...(await ourProbs(file(name), IDS)).map((p) => Math.max(...p)))).toBeGreaterThan(0.05);
   });
 
   test('the built-in model (attention and MLP biases): same distributions (max |dp| < 1e-5) and the same tokenization', async () => {

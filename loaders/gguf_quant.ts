@@ -1,6 +1,7 @@
 /**
- * GGML tensor data: F32/F16/BF16 and Q8_0/Q4_0 blocks decoded to float32 (the interim path every
- * model uses today), the same blocks split into the in-memory layout of our quantized kernels, and
+ * GGML tensor data: F32/F16/BF16, Q8_0/Q4_0 and the K-quants Q4_K/Q5_K/Q6_K decoded to float32
+ * (exactly, as ggml's dequantize_row_*; the interim path every model uses today, and for the
+ * K-quants the only one: no kernel of ours takes them, so they cost float32 memory), the same blocks split into the in-memory layout of our quantized kernels, and
  * the reference quantizers that write them (bit-exact with ggml's `quantize_row_q8_0_ref` /
  * `quantize_row_q4_0_ref`, float32 arithmetic emulated with `Math.fround`).
  * Ref: ggml-quants.c (block_q8_0 { half d; int8 qs[32] }, block_q4_0 { half d; uint8 qs[16] }:
@@ -106,8 +107,80 @@ export function dequantize(type: GgmlTypeInfo, bytes: Uint8Array, begin: number,
         }
       }
       return out;
+    case 'Q4_K':
+    case 'Q5_K':
+    case 'Q6_K':
+      dequantizeK(type.name, dv, out, count / 256);
+      return out;
     default:
-      throw new GgufError(`tensor '${name}': ggml type ${type.name} is not supported, expected F32, F16, BF16, Q8_0 or Q4_0 (requantize with llama-quantize)`);
+      throw new GgufError(`tensor '${name}': ggml type ${type.name} is not supported, expected F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K or Q6_K (requantize with llama-quantize)`);
+  }
+}
+
+/** ggml's get_scale_min_k4: the 6-bit scale and min of sub-block j from the 12 packed bytes at `at`. */
+function scaleMinK4(dv: DataView, at: number, j: number): [number, number] {
+  const q = (i: number): number => dv.getUint8(at + i);
+  if (j < 4) return [q(j) & 63, q(j + 4) & 63];
+  return [(q(j + 4) & 0xf) | ((q(j - 4) >> 6) << 4), (q(j + 4) >> 4) | ((q(j) >> 6) << 4)];
+}
+
+/**
+ * dequantize_row_q4_K / q5_K / q6_K (256-value super-blocks), float32 arithmetic as ggml's.
+ * Ref: ggml-quants.c (block_q4_K { half d, dmin; u8 scales[12], qs[128] }, block_q5_K adds
+ * qh[32] before qs, block_q6_K { u8 ql[128], qh[64]; i8 scales[16]; half d }).
+ */
+function dequantizeK(kind: 'Q4_K' | 'Q5_K' | 'Q6_K', dv: DataView, y: Float32Array, blocks: number): void {
+  const fr = Math.fround;
+  for (let b = 0; b < blocks; b++) {
+    const o = b * 256;
+    if (kind === 'Q6_K') {
+      const base = b * 210;
+      const d = halfToFloat(dv.getUint16(base + 208, true));
+      for (let n = 0; n < 2; n++) {
+        const ql = base + n * 64;
+        const qh = base + 128 + n * 32;
+        const sc = base + 192 + n * 8;
+        for (let l = 0; l < 32; l++) {
+          const is = l >> 4;
+          const L = dv.getUint8(ql + l);
+          const L32 = dv.getUint8(ql + l + 32);
+          const H = dv.getUint8(qh + l);
+          const q1 = ((L & 0xf) | ((H & 3) << 4)) - 32;
+          const q2 = ((L32 & 0xf) | (((H >> 2) & 3) << 4)) - 32;
+          const q3 = ((L >> 4) | (((H >> 4) & 3) << 4)) - 32;
+          const q4 = ((L32 >> 4) | (((H >> 6) & 3) << 4)) - 32;
+          const at = o + n * 128 + l;
+          y[at] = fr(fr(d * dv.getInt8(sc + is)) * q1);
+          y[at + 32] = fr(fr(d * dv.getInt8(sc + is + 2)) * q2);
+          y[at + 64] = fr(fr(d * dv.getInt8(sc + is + 4)) * q3);
+          y[at + 96] = fr(fr(d * dv.getInt8(sc + is + 6)) * q4);
+        }
+      }
+      continue;
+    }
+    const size = kind === 'Q4_K' ? 144 : 176;
+    const base = b * size;
+    const d = halfToFloat(dv.getUint16(base, true));
+    const dmin = halfToFloat(dv.getUint16(base + 2, true));
+    const qh = base + 16; // Q5_K only
+    let qs = base + (kind === 'Q4_K' ? 16 : 48);
+    for (let j = 0, is = 0; j < 256; j += 64, is += 2) {
+      const [sc1, m1] = scaleMinK4(dv, base + 4, is);
+      const [sc2, m2] = scaleMinK4(dv, base + 4, is + 1);
+      const d1 = fr(d * sc1);
+      const min1 = fr(dmin * m1);
+      const d2 = fr(d * sc2);
+      const min2 = fr(dmin * m2);
+      const u1 = 1 << (2 * (j / 64));
+      const u2 = u1 << 1;
+      for (let l = 0; l < 32; l++) {
+        const q = dv.getUint8(qs + l);
+        const h = kind === 'Q5_K' ? dv.getUint8(qh + l) : 0;
+        y[o + j + l] = fr(fr(d1 * ((q & 0xf) + (h & u1 ? 16 : 0))) - min1);
+        y[o + j + 32 + l] = fr(fr(d2 * ((q >> 4) + (h & u2 ? 16 : 0))) - min2);
+      }
+      qs += 32;
+    }
   }
 }
 

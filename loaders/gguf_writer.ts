@@ -34,6 +34,12 @@ export interface SaveGgufOptions {
   type?: GgufWriteType;
   /** Type of token_embd (and a tied head); default `type`. */
   embeddingType?: GgufWriteType;
+  /**
+   * Encodes a tensor itself (e.g. in a type this writer has no quantizer for): gets the GGUF name,
+   * GGML dims and float32 data in file layout, returns the ggml type name and the bytes, or
+   * undefined to use `type`. The byte count is checked against the type's block size.
+   */
+  encodeTensor?: (name: string, ne: readonly number[], data: Float32Array) => { type: string; bytes: Uint8Array } | undefined;
 }
 
 const FILE_TYPE: Readonly<Record<GgufWriteType, number>> = { F32: 0, F16: 1, BF16: 32, Q4_0: 2, Q8_0: 7 }; // llama_ftype
@@ -138,7 +144,7 @@ export function ggufBytes(src: GgufWriteSource, options: SaveGgufOptions = {}): 
   const hfName = (n: string): string | undefined => (src.weights.has(n) ? n : a.arch === 'gpt2' && src.weights.has(`transformer.${n}`) ? `transformer.${n}` : undefined);
   const maps = [...a.globals];
   for (let i = 0; i < c.numLayers; i++) maps.push(...a.block(i));
-  const tensors: { name: string; ne: number[]; type: GgufWriteType; data: Uint8Array }[] = [];
+  const tensors: { name: string; ne: number[]; typeId: number; data: Uint8Array }[] = [];
   for (const m of maps) {
     const name = hfName(m.hf);
     if (name === undefined) continue;
@@ -161,9 +167,16 @@ export function ggufBytes(src: GgufWriteSource, options: SaveGgufOptions = {}): 
       }
     }
     const ne = shape.reverse();
+    const custom = options.encodeTensor?.(m.gguf, ne, data);
+    if (custom) {
+      const info = Object.values(GGML_TYPES).find((g) => g.name === custom.type);
+      if (!info) throw new GgufError(`encodeTensor('${m.gguf}'): unknown ggml type ${custom.type}`);
+      tensors.push({ name: m.gguf, ne, typeId: info.id, data: custom.bytes });
+      continue;
+    }
     const want = m.gguf === 'token_embd.weight' ? embType : type;
     const storage: GgufWriteType = ne.length === 2 && (want === 'F16' || want === 'BF16' || ne[0]! % 32 === 0) ? want : 'F32';
-    tensors.push({ name: m.gguf, ne, type: storage, data: encode(storage, data) });
+    tensors.push({ name: m.gguf, ne, typeId: TYPE_ID[storage], data: encode(storage, data) });
   }
   const meta = modelMetadata(c, a.arch, type, src.name ?? `loom-tfjs ${c.modelType}`);
   if (src.tokenizer) meta.push(...tokenizerMetadata(src.tokenizer.tokenizerJson, src.tokenizer.tokenizerConfig));
@@ -179,9 +192,10 @@ export function ggufBytes(src: GgufWriteSource, options: SaveGgufOptions = {}): 
     w.str(t.name);
     w.u32(t.ne.length);
     for (const n of t.ne) w.u64(n);
-    w.u32(TYPE_ID[t.type]);
+    w.u32(t.typeId);
     w.u64(offset);
-    const info = GGML_TYPES[TYPE_ID[t.type]]!;
+    const info = GGML_TYPES[t.typeId]!;
+    if (t.ne[0]! % info.blockSize !== 0) throw new GgufError(`tensor '${t.name}': row length ${t.ne[0]} is not a multiple of the ${info.name} block size ${info.blockSize}`);
     const size = (t.ne.reduce((x, y) => x * y, 1) / info.blockSize) * info.typeSize;
     if (size !== t.data.byteLength) throw new GgufError(`tensor '${t.name}': encoded ${t.data.byteLength} bytes, expected ${size}`);
     offset += Math.ceil(size / GGUF_DEFAULT_ALIGNMENT) * GGUF_DEFAULT_ALIGNMENT;

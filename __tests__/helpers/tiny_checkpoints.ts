@@ -20,14 +20,16 @@ export type TinyKind = 'llama' | 'qwen2' | 'gpt2' | 'gpt_neox';
 export const TINY = { d: 64, layers: 2, vocab: 96, inner: 128, heads: 4, kvHeads: 2, headDim: 16, positions: 64 } as const;
 
 /** A random checkpoint of `kind` (llama: GQA 4:2, untied; qwen2: q/k/v biases, tied). */
-export function tinyCheckpoint(kind: TinyKind, seed = 7, vocabSize: number = TINY.vocab): TinyCheckpoint {
+export function tinyCheckpoint(kind: TinyKind, seed = 7, vocabSize: number = TINY.vocab, sizes: { d?: number; inner?: number; layers?: number } = {}): TinyCheckpoint {
   let s = seed;
   const rand = (): number => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     return s / 2 ** 32 - 0.5;
   };
   const t = (shape: number[], scale = 0.5, offset = 0): TensorToSave => ({ shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => offset + scale * rand()) });
-  const { d, layers, inner, heads, kvHeads, headDim: hd, positions } = TINY;
+  const { heads, kvHeads, positions } = TINY;
+  const { d = TINY.d, inner = TINY.inner, layers = TINY.layers } = sizes;
+  const hd = d / heads;
   const vocab = vocabSize;
   const m: Record<string, TensorToSave> = {};
   let config: Record<string, unknown>;
