@@ -2,7 +2,8 @@
  * Hub ids in headless Chromium with the real Cache API: a page loads `loom.js` and calls
  * `loomTfjs.loadCausalLM('loom/names')` against the fake hub (same origin, redirects to blob URLs):
  * the first load fetches with progress events, the second makes no request at all,
- * `localFilesOnly` loads from the cache, listCachedModels/clearCache see it. Reference: the logits
+ * `localFilesOnly` loads from the cache, listCachedModels/clearCache see it; files of
+ * `env.largeFileBytes` and more go to the Origin Private File System instead. Reference: the logits
  * of the same model loaded from its folder in Node. Skips when chromium or dist/loom.js
  * (`npx webpack --config-name loom`) is missing.
  */
@@ -110,6 +111,49 @@ const PAGE = '<!doctype html><html><head><meta charset="utf-8"><script src="/loo
     });
     expect(cleared).toEqual({ removed: ['loom/names'], left: 0, err: { name: 'HubError', kind: 'offline' } });
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  test('files of env.largeFileBytes and more go to OPFS: stored there, not in the Cache API, loaded again with no request', async () => {
+    const page = await browser.newPage();
+    await page.goto(origin + '/');
+    await page.waitForFunction(() => (globalThis as { loomTfjs?: unknown }).loomTfjs !== undefined);
+    hub.requests.length = 0;
+    const load = () =>
+      page.evaluate(async (ids) => {
+        const api = (globalThis as unknown as { loomTfjs: typeof import('../src/index') }).loomTfjs;
+        await api.useBackend('cpu');
+        api.env.remoteHost = location.origin + '/';
+        api.env.largeFileBytes = 100_000; // model.safetensors (417 KB) goes to OPFS, the JSON files to the Cache API
+        const model = await api.loadCausalLM('loom/names');
+        const out = model.forward([ids], { allPositions: true });
+        const logits = Array.from(out.dataSync());
+        out.dispose();
+        model.dispose();
+        const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('loom-tfjs-hub');
+        const opfs: string[] = [];
+        for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) opfs.push(decodeURIComponent(name));
+        const cached = (await (await caches.open('loom-tfjs-hub')).keys()).map((r) => r.url);
+        return { logits, opfs, cached, list: await api.listCachedModels() };
+      }, IDS);
+    const first = await load();
+    first.logits.forEach((v, i) => expect(Math.abs(v - reference[i]!)).toBeLessThan(1e-5));
+    expect(first.opfs.map((u) => u.replace(origin, ''))).toEqual(['/loom/names/resolve/main/model.safetensors']);
+    expect(first.cached.some((u) => u.endsWith('/model.safetensors'))).toBe(false);
+    expect(first.cached.some((u) => u.endsWith('/config.json'))).toBe(true);
+    expect(first.list[0]!.snapshots.main).toContain('model.safetensors');
+    hub.requests.length = 0;
+    expect((await load()).logits).toEqual(first.logits);
+    expect(hub.requests).toEqual([]);
+    const left = await page.evaluate(async () => {
+      const api = (globalThis as unknown as { loomTfjs: typeof import('../src/index') }).loomTfjs;
+      await api.clearCache();
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('loom-tfjs-hub');
+      const names: string[] = [];
+      for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+      return names;
+    });
+    expect(left).toEqual([]);
     await page.close();
   });
 });

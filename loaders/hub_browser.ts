@@ -1,15 +1,16 @@
 /**
  * Hub files where there is no file system (browsers, workers): fetched (redirects followed by the
- * browser), kept in the Cache API under their URL (which holds the revision), so a second load of
- * the same model and revision makes no request. Quota failures become a typed HubError that says
- * how many bytes were being stored.
- * Not done: OPFS for files over the Cache API's practical limits (the Cache API is used for all sizes).
+ * browser), kept in the Cache API under their URL (which holds the revision), or in the Origin
+ * Private File System for files of `env.largeFileBytes` and more (hub_opfs.ts), so a second load
+ * of the same model and revision makes no request. Quota failures become a typed HubError that
+ * says how many bytes were being stored.
  * Ref: transformers.js `hub.js` (Cache API, `transformers-cache`), the Cache API (MDN).
  */
 import { HubError, errorMessage } from '../src/core/errors';
 import type { ProgressInfo } from './byte_source';
 import type { CachedModel } from './hub_cache';
 import { accessToken, env, hubFileUrl } from './hub_env';
+import { opfsAvailable, opfsDelete, opfsGet, opfsList, opfsPut } from './hub_opfs';
 
 /** Name of the Cache API cache the hub files go to. */
 export const BROWSER_CACHE_NAME = 'loom-tfjs-hub';
@@ -83,10 +84,10 @@ export async function browserHubFile(id: string, revision: string, file: string,
     if (required) throw new HubError(`${id}: ${file} does not exist at revision '${revision}' (recorded in the browser cache)`, 'not_found', file, 404);
     return undefined;
   }
-  if (hit) {
-    const bytes = new Uint8Array(await hit.arrayBuffer());
-    progress('done', bytes.byteLength, bytes.byteLength);
-    return bytes;
+  const stored = hit ? new Uint8Array(await hit.arrayBuffer()) : env.useBrowserCache ? await opfsGet(url) : undefined;
+  if (stored) {
+    progress('done', stored.byteLength, stored.byteLength);
+    return stored;
   }
   if (offline) {
     if (!required) return undefined;
@@ -110,13 +111,15 @@ export async function browserHubFile(id: string, revision: string, file: string,
   if (!res.ok) throw new HubError(`${file}: HTTP ${res.status} from ${url}`, res.status === 404 ? 'not_found' : 'http', file, res.status);
   progress('download');
   const bytes = await readBody(res, file, progress);
-  if (cache) {
+  const large = bytes.byteLength >= env.largeFileBytes && env.useBrowserCache && (await opfsAvailable());
+  if (cache || large) {
     try {
-      await cache.put(url, new Response(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) } }));
+      if (large) await opfsPut(url, bytes);
+      else await cache!.put(url, new Response(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) } }));
     } catch (e) {
       const quota = e instanceof Error && (e.name === 'QuotaExceededError' || /quota/i.test(e.message));
       if (quota) throw new HubError(`${file}: the browser's storage quota is full: storing needs ${bytes.byteLength} bytes (${errorMessage(e)}); free space with clearCache()`, 'quota', file);
-      throw new HubError(`${file}: cannot store in the Cache API: ${errorMessage(e)}`, 'http', file);
+      throw new HubError(`${file}: cannot store in the ${large ? 'Origin Private File System' : 'Cache API'}: ${errorMessage(e)}`, 'http', file);
     }
   }
   progress('done', bytes.byteLength, bytes.byteLength);
@@ -135,34 +138,48 @@ function parseCachedUrl(url: string): { id: string; revision: string; file: stri
 /** Models in the browser cache. */
 export async function listBrowserCache(): Promise<CachedModel[]> {
   const storage = browserCaches();
-  if (!storage) return [];
-  const cache = await storage.open(BROWSER_CACHE_NAME);
+  const entries: { url: string; size: number }[] = env.useBrowserCache ? await opfsList() : [];
+  if (storage) {
+    const cache = await storage.open(BROWSER_CACHE_NAME);
+    for (const req of await cache.keys()) {
+      const res = await cache.match(req.url);
+      if (res && res.status !== MISSING) entries.push({ url: req.url, size: Number(res.headers.get('content-length') ?? 0) });
+    }
+  }
   const byId = new Map<string, { sizeBytes: number; revisions: Record<string, string>; snapshots: Record<string, string[]> }>();
-  for (const req of await cache.keys()) {
-    const p = parseCachedUrl(req.url);
+  for (const { url, size } of entries) {
+    const p = parseCachedUrl(url);
     if (!p) continue;
     const m = byId.get(p.id) ?? { sizeBytes: 0, revisions: {}, snapshots: {} };
-    const res = await cache.match(req.url);
-    if (!res || res.status === MISSING) continue;
-    m.sizeBytes += Number(res.headers.get('content-length') ?? 0);
+    m.sizeBytes += size;
     m.revisions[p.revision] = p.revision;
     (m.snapshots[p.revision] ??= []).push(p.file);
     byId.set(p.id, m);
   }
+  for (const m of byId.values()) for (const files of Object.values(m.snapshots)) files.sort();
   return [...byId.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([id, m]) => ({ id, ...m }));
 }
 
 /** Removes model `id` (or every hub file) from the browser cache; returns the ids removed. */
 export async function clearBrowserCache(id?: string): Promise<string[]> {
   const storage = browserCaches();
-  if (!storage) return [];
-  const cache = await storage.open(BROWSER_CACHE_NAME);
   const removed = new Set<string>();
-  for (const req of await cache.keys()) {
-    const p = parseCachedUrl(req.url);
-    if (!p || (id !== undefined && p.id !== id)) continue;
-    await cache.delete(req.url);
-    removed.add(p.id);
+  if (env.useBrowserCache) {
+    for (const { url } of await opfsList()) {
+      const p = parseCachedUrl(url);
+      if (!p || (id !== undefined && p.id !== id)) continue;
+      await opfsDelete(url);
+      removed.add(p.id);
+    }
+  }
+  if (storage) {
+    const cache = await storage.open(BROWSER_CACHE_NAME);
+    for (const req of await cache.keys()) {
+      const p = parseCachedUrl(req.url);
+      if (!p || (id !== undefined && p.id !== id)) continue;
+      await cache.delete(req.url);
+      removed.add(p.id);
+    }
   }
   return [...removed].sort();
 }

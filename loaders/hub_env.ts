@@ -23,6 +23,8 @@ export interface HubEnv {
   useFSCache: boolean;
   /** Use the Cache API (`caches`) where there is no file-system cache (browsers, workers). Default true. */
   useBrowserCache: boolean;
+  /** Browser: files of this many bytes and more go to the Origin Private File System rather than the Cache API. Default 256 MiB. */
+  largeFileBytes: number;
 }
 
 /** The Hub settings, as transformers.js's `env`. */
@@ -34,6 +36,7 @@ export const env: HubEnv = {
   accessToken: null,
   useFSCache: true,
   useBrowserCache: true,
+  largeFileBytes: 256 * 1024 * 1024,
 };
 
 /** Options shared by the hub-aware loaders. */
