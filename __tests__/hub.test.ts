@@ -241,6 +241,9 @@ describe('hub ids through the Hugging Face cache', () => {
       const local = bufferIO();
       expect(await runCli(['generate', '--model', builtinModelPath(), ...args], local.io)).toBe(0);
       expect(JSON.parse(hubRun.stdout()).ids).toEqual(JSON.parse(local.stdout()).ids);
+      const info = bufferIO();
+      expect(await runCli(['info', '--model', 'loom/names'], info.io)).toBe(0);
+      expect(JSON.parse(info.stdout())).toMatchObject({ modelType: 'llama', vocabSize: 59 });
       const again = bufferIO();
       expect(await runCli(['generate', '--model', 'loom/names', ...args], again.io)).toBe(0);
       expect(again.stderr()).toBe(''); // from the cache: nothing downloaded

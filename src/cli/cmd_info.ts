@@ -7,10 +7,12 @@ import { UsageError, type CliCommand, type CliIO } from './command';
 import { listModelIds, loadModelFromString } from '../../loaders/loom_json';
 import { modelInfo } from './cmd_logits';
 import { ggufInfo, ggufInfoLines } from './gguf_info';
+import { downloadProgress } from './progress';
+import { resolveHubCheckpoint } from '../../loaders/hub';
 
 const USAGE = `usage: loom info <model.json> [--id ID] [--json]
        loom info <model.gguf> [--json]
-       loom info --model DIR [--json]
+       loom info --model DIR|ORG/NAME|MODEL.gguf [--json]
 
 Describes a LOOM JSON bundle (grid, layers, sizes, parameter counts), a GGUF file (architecture,
 config, tensor types, tokenizer) or, with --model,
@@ -24,7 +26,13 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     strict: true,
   });
   if (values.model !== undefined) {
-    io.stdout(JSON.stringify(await modelInfo(values.model), null, 2) + '\n');
+    if (/\.gguf$/i.test(values.model)) {
+      io.stdout(JSON.stringify(await ggufInfo(values.model), null, 2) + '\n');
+      return 0;
+    }
+    // a hub id: the cache snapshot folder (downloaded when needed)
+    const hub = await resolveHubCheckpoint(values.model, { onProgress: downloadProgress(io) });
+    io.stdout(JSON.stringify(await modelInfo(typeof hub === 'string' ? hub : values.model), null, 2) + '\n');
     return 0;
   }
   const file = positionals[0];
