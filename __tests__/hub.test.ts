@@ -12,6 +12,8 @@ import { loadCausalLM } from '../loaders/pretrained';
 import { loadTokenizer } from '../loaders/tokenizer';
 import { env } from '../loaders/hub_env';
 import { clearCache, listCachedModels } from '../loaders/hub';
+import { resolvePretrained } from '../loaders/pretrained';
+import { ggufBytes } from '../loaders/gguf_writer';
 import { BROWSER_CACHE_NAME, type CacheLike } from '../loaders/hub_browser';
 import { loadSafetensors, saveSafetensors, type TensorToSave } from '../loaders/safetensors';
 import type { ProgressInfo } from '../loaders/byte_source';
@@ -47,6 +49,13 @@ async function shardedFiles(): Promise<Map<string, Uint8Array>> {
   return files;
 }
 
+/** The built-in model as a Q8_0 GGUF file with its tokenizer. */
+async function builtinGguf(): Promise<Uint8Array> {
+  const { config, weights } = await resolvePretrained(builtinModelPath());
+  const read = (f: string): Record<string, unknown> => JSON.parse(fs.readFileSync(path.join(builtinModelPath(), f), 'utf8')) as Record<string, unknown>;
+  return ggufBytes({ config, weights, tokenizer: { tokenizerJson: read('tokenizer.json'), tokenizerConfig: read('tokenizer_config.json') } }, { type: 'Q8_0' });
+}
+
 async function logits(source: string, options: Parameters<typeof loadCausalLM>[1] = {}): Promise<Float32Array> {
   const model = await loadCausalLM(source, options);
   try {
@@ -79,6 +88,7 @@ describe('hub ids through the Hugging Face cache', () => {
       'loom/names-sharded': { commit: SHARDED_COMMIT, files: await shardedFiles() },
       'loom/gated': { commit: COMMIT, files: builtinFiles(), gatedToken: 'hf_secret' },
       'loom/noweights': { commit: COMMIT, files: new Map([['config.json', builtinFiles().get('config.json')!]]) },
+      'loom/names-GGUF': { commit: COMMIT, files: new Map([['q8/names-Q8_0.gguf', await builtinGguf()]]) },
     };
     hub = await startFakeHub(repos);
     env.remoteHost = hub.url;
@@ -228,6 +238,23 @@ describe('hub ids through the Hugging Face cache', () => {
     }
     await expect(loadCausalLM('loom/never-fetched', { cacheDir, localFilesOnly: true })).rejects.toMatchObject({ kind: 'offline' });
     expect(hub.requests).toEqual([]);
+  });
+
+  test('a GGUF file in a hub repo (org/name/file.gguf, hf:org/name/file.gguf) goes through the cache too', async () => {
+    const id = 'loom/names-GGUF/q8/names-Q8_0.gguf';
+    const local = path.join(cacheDir, 'local.gguf');
+    fs.writeFileSync(local, await builtinGguf());
+    const ref = await logits(local);
+    const events: ProgressInfo[] = [];
+    expect(Array.from(await logits(id, { cacheDir, onProgress: (e) => events.push(e) }))).toEqual(Array.from(ref));
+    expect(events.map((e) => e.status)).toEqual(expect.arrayContaining(['download', 'progress', 'done', 'ready']));
+    expect(fs.lstatSync(path.join(cacheDir, 'models--loom--names-GGUF', 'snapshots', COMMIT, 'q8', 'names-Q8_0.gguf')).isSymbolicLink()).toBe(true);
+    hub.requests.length = 0;
+    expect(Array.from(await logits(`hf:${id}`, { cacheDir }))).toEqual(Array.from(ref));
+    expect((await loadTokenizer(id, { cacheDir })).encode('Anna')).toEqual((await loadTokenizer(builtinModelPath())).encode('Anna'));
+    expect(hub.requests.filter((r) => r.startsWith('GET'))).toEqual([]);
+    expect(Array.from(await logits(id, { cacheDir, localFilesOnly: true }))).toEqual(Array.from(ref));
+    await expect(loadCausalLM('loom/names-GGUF/missing.gguf', { cacheDir })).rejects.toMatchObject({ kind: 'not_found', file: 'missing.gguf' });
   });
 
   test('the CLI takes a hub id where it takes a folder, with download progress on stderr', async () => {

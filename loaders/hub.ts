@@ -224,6 +224,36 @@ function isHubId(source: string): boolean {
   return !(isNode() && fs.existsSync(source));
 }
 
+const HUB_GGUF = /^(?:hf:)?([A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*)\/((?:[\w.-]+\/)*[\w.-]+\.gguf)$/i;
+
+/** `org/name/path/file.gguf` (or node-llama-cpp's `hf:org/name/file.gguf`), when no local file of that name exists. */
+function hubGguf(source: string): { id: string; file: string } | undefined {
+  const m = HUB_GGUF.exec(source);
+  if (!m || source.includes('..') || (isNode() && fs.existsSync(source))) return undefined;
+  return { id: m[1]!, file: m[2]! };
+}
+
+/**
+ * For a GGUF file in a hub repo (`org/name/file.gguf`, `hf:org/name/file.gguf`): the file, through
+ * the cache (Node: its path in the snapshot; browser: its bytes). Returns undefined for anything else.
+ * @throws HubError naming the file (and HTTP status) that could not be had.
+ */
+export async function resolveHubGguf(source: string, options: HubLoadOptions = {}): Promise<string | Uint8Array | undefined> {
+  const g = hubGguf(source);
+  if (!g) return undefined;
+  if (useFileCache()) {
+    const s = new HubSession(g.id, options);
+    await s.resolveCommit(g.file);
+    const at = (await s.file(g.file, true))!;
+    s.emit('ready', '');
+    return at;
+  }
+  const get = memoryGetter(g.id, options);
+  const bytes = (await get(g.file, true))!;
+  get.ready();
+  return bytes;
+}
+
 /**
  * For a hub id (`org/name`, when no local folder of that name exists): fetches what loadCausalLM
  * needs (config.json, generation_config.json, model.safetensors or the index and its shards) and

@@ -10,7 +10,7 @@ import { parseHFConfig, type ModelConfig } from './hf_config';
 import { parseJsonAs } from './json_read';
 import { isUrlString, joinSource, readText, type ByteSource, type ProgressCallback } from './byte_source';
 import { loadSafetensors, loadShardedSafetensors } from './safetensors';
-import { resolveHubCheckpoint } from './hub';
+import { resolveHubCheckpoint, resolveHubGguf } from './hub';
 import { ggufCheckpoint, isGgufSource, loadGguf } from './gguf';
 import type { HubOptions } from './hub_env';
 
@@ -26,7 +26,7 @@ export interface PretrainedFiles {
 /**
  * A folder (Node path or URL) holding config.json and model.safetensors (or the sharded index),
  * a Hugging Face hub id (`org/name`, fetched through the hub cache), a GGUF file (path or URL
- * ending in `.gguf`, or its bytes), or files given directly.
+ * ending in `.gguf`, its bytes, or `org/name/file.gguf` in a hub repo), or files given directly.
  */
 export type PretrainedSource = string | URL | PretrainedFiles | Uint8Array | ArrayBuffer;
 
@@ -96,7 +96,7 @@ export async function loadModelConfig(dir: string | URL): Promise<ModelConfig> {
  *   neither model.safetensors nor model.safetensors.index.json, or a file is malformed.
  */
 export async function resolvePretrained(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<ParsedCheckpoint> {
-  const hub = typeof source === 'string' ? await resolveHubCheckpoint(source, options) : undefined;
+  const hub = typeof source === 'string' ? ((await resolveHubGguf(source, options)) ?? (await resolveHubCheckpoint(source, options))) : undefined;
   if (hub !== undefined) return resolvePretrained(hub);
   if (isGgufSource(source)) {
     const { config, weights } = ggufCheckpoint(await loadGguf(source, options));

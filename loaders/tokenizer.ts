@@ -11,7 +11,7 @@ import { Template } from '@huggingface/jinja';
 import { TokenizerError, errorMessage } from '../src/core/errors';
 import { readBytes, isUrlString, joinSource } from './byte_source';
 import type { ChatMessage, TextTokenizer } from '../src/generation/types';
-import { resolveHubTokenizer, type HubLoadOptions } from './hub';
+import { resolveHubGguf, resolveHubTokenizer, type HubLoadOptions } from './hub';
 import { isGgufSource, loadGguf } from './gguf';
 import { ggufTokenizerFiles } from './gguf_tokenizer';
 
@@ -339,8 +339,9 @@ function splitFile(s: string): { base: string; name: string } {
 export async function loadTokenizer(source: TokenizerSource, options: HubLoadOptions = {}): Promise<Tokenizer> {
   const hub = typeof source === 'string' ? await resolveHubTokenizer(source, options) : undefined;
   if (hub !== undefined) return loadTokenizer(hub);
-  if (isGgufSource(source)) {
-    const gguf = await loadGguf(source);
+  const ggufSource = typeof source === 'string' ? ((await resolveHubGguf(source, options)) ?? source) : source;
+  if (isGgufSource(ggufSource)) {
+    const gguf = await loadGguf(ggufSource);
     const files = ggufTokenizerFiles(gguf.metadata, gguf.file);
     return Tokenizer.fromJSON(files.tokenizerJson, files.tokenizerConfig);
   }
