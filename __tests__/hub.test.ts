@@ -160,6 +160,13 @@ describe('hub ids through the Hugging Face cache', () => {
     expect(hub.requests).toEqual([]);
   });
 
+  test('two loads of the same model at once both succeed (separate temporary files)', async () => {
+    const [a, b] = await Promise.all([logits('loom/names', { cacheDir }), logits('loom/names', { cacheDir })]);
+    expect(Array.from(a)).toEqual(Array.from(reference));
+    expect(Array.from(b)).toEqual(Array.from(reference));
+    expect(listTree(path.join(cacheDir, 'models--loom--names', 'blobs')).some((f) => f.includes('incomplete'))).toBe(false);
+  });
+
   test('sharded checkpoint (model.safetensors.index.json) loads with the same logits', async () => {
     const events: ProgressInfo[] = [];
     expect(Array.from(await logits('loom/names-sharded', { cacheDir, onProgress: (e) => events.push(e) }))).toEqual(Array.from(reference));

@@ -15,6 +15,7 @@ import * as path from 'path';
 import { repoFolderName } from './hub_env';
 
 const COMMIT = /^[0-9a-f]{40}$/;
+let downloadCounter = 0;
 
 /** True when `revision` is a full commit hash. */
 export function isCommitHash(revision: string): boolean {
@@ -85,9 +86,9 @@ export class RepoCache {
     return path.join(this.root, 'blobs', etag);
   }
 
-  /** Path a download of `etag` is written to before it is complete. */
+  /** A fresh path a download of `etag` is written to before it is complete (unique per call, so concurrent loads never share one). */
   incompletePath(etag: string): string {
-    return `${this.blobPath(etag)}.${process.pid}.incomplete`;
+    return `${this.blobPath(etag)}.${process.pid}-${++downloadCounter}.incomplete`;
   }
 
   /**
