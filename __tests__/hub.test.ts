@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { loadCausalLM } from '../loaders/pretrained';
-import { loadTokenizer } from '../loaders/tokenizer';
+import { loadTokenizer, Tokenizer } from '../loaders/tokenizer';
 import { env } from '../loaders/hub_env';
 import { clearCache, listCachedModels } from '../loaders/hub';
 import { resolvePretrained } from '../loaders/pretrained';
@@ -24,6 +24,8 @@ import { bufferIO } from './helpers/cli_io';
 import { startFakeHub, gitSha1, sha256, isLfs, type FakeHub, type FakeRepo } from './helpers/hub_server';
 
 const COMMIT = 'a'.repeat(40);
+const enc = (t: string): Uint8Array => new TextEncoder().encode(t);
+const BPE_VOCAB: Record<string, number> = Object.fromEntries(['<|endoftext|>', 'Ġ', 't', 'h', 'e', 'Ġt', 'th'].map((t, i) => [t, i]));
 const SHARDED_COMMIT = 'b'.repeat(40);
 const IDS = [1, 5, 9, 14, 20, 7];
 
@@ -88,6 +90,7 @@ describe('hub ids through the Hugging Face cache', () => {
       'loom/names-sharded': { commit: SHARDED_COMMIT, files: await shardedFiles() },
       'loom/gated': { commit: COMMIT, files: builtinFiles(), gatedToken: 'hf_secret' },
       'loom/noweights': { commit: COMMIT, files: new Map([['config.json', builtinFiles().get('config.json')!]]) },
+      'loom/bpe': { commit: COMMIT, files: new Map([['vocab.json', enc(JSON.stringify(BPE_VOCAB))], ['merges.txt', enc('#version: 0.2\nĠ t\nt h\n')], ['tokenizer_config.json', enc('{"eos_token": "<|endoftext|>"}')]]) },
       'loom/names-GGUF': { commit: COMMIT, files: new Map([['q8/names-Q8_0.gguf', await builtinGguf()]]) },
     };
     hub = await startFakeHub(repos);
@@ -179,7 +182,8 @@ describe('hub ids through the Hugging Face cache', () => {
     expect(hub.requests).toEqual([`HEAD /loom/names-sharded/resolve/${SHARDED_COMMIT}/config.json`]);
   });
 
-  test('tokenizer from a hub id encodes as the folder tokenizer does', async () => {
+  test('tokenizer from a hub id encodes as the folder tokenizer does (tokenizer.json, or vocab.json + merges.txt)', async () => {
+    expect((await loadTokenizer('loom/bpe', { cacheDir })).encode('the th')).toEqual(Tokenizer.fromVocabAndMerges(BPE_VOCAB, ['Ġ t', 't h']).encode('the th'));
     const [a, b] = [await loadTokenizer('loom/names', { cacheDir }), await loadTokenizer(builtinModelPath())];
     expect(a.encode('Mary-Jane')).toEqual(b.encode('Mary-Jane'));
     expect(a.applyChatTemplate([{ role: 'user', content: 'Zo' }], { tokenize: false })).toBe('<s>Zo');
@@ -370,17 +374,18 @@ describe('hub ids through the Hugging Face cache', () => {
       expect(Array.from(await logits('loom/names-sharded'))).toEqual(Array.from(reference));
       const tok = await loadTokenizer('loom/names');
       expect(tok.encode('Anna')).toEqual((await loadTokenizer(builtinModelPath())).encode('Anna'));
+      expect((await loadTokenizer('loom/bpe')).encode('the th')).toEqual(Tokenizer.fromVocabAndMerges(BPE_VOCAB, ['Ġ t', 't h']).encode('the th'));
       expect(tok.chatTemplate).not.toBeNull();
       hub.requests.length = 0;
       await logits('loom/names');
       await loadTokenizer('loom/names');
       expect(hub.requests).toEqual([]);
       const list = await listCachedModels();
-      expect(list.map((m) => m.id)).toEqual(['loom/names', 'loom/names-sharded']);
-      expect(list[0]!.snapshots.main).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json']));
+      expect(list.map((m) => m.id)).toEqual(['loom/bpe', 'loom/names', 'loom/names-sharded']);
+      expect(list[1]!.snapshots.main).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json']));
       expect(await clearCache('loom/names')).toEqual(['loom/names']);
       await expect(loadCausalLM('loom/names', { localFilesOnly: true })).rejects.toMatchObject({ kind: 'offline', file: 'config.json' });
-      expect(await clearCache()).toEqual(['loom/names-sharded']);
+      expect(await clearCache()).toEqual(['loom/bpe', 'loom/names-sharded']);
       expect(cache.entries.size).toBe(0);
     });
 

@@ -7,7 +7,8 @@
  * Node, online: one HEAD of the first file resolves the revision to a commit (a network failure
  * falls back to the cached ref, as huggingface_hub does); files already in that commit's snapshot,
  * or recorded as missing, cause no request. Offline (`localFilesOnly`, `HF_HUB_OFFLINE=1`,
- * `env.allowRemoteModels = false`): the cache only, never the network.
+ * `env.allowRemoteModels = false`): the cache only, never the network. A GGUF file in a repo
+ * (`org/name/file.gguf`) goes through the same cache as one file.
  * Ref: huggingface_hub `hf_hub_download`; transformers.js `getModelFile` (progress events).
  */
 import * as fs from 'fs';
@@ -26,7 +27,7 @@ export interface HubLoadOptions extends HubOptions {
   onProgress?: ProgressCallback;
 }
 
-/** What a load needs from a repo: required files, optional ones, and a follow-up for weights. */
+/** Which files a load needs from a repo (see fetchPlan). */
 type FilePlan = 'causal-lm' | 'tokenizer';
 
 const TOKENIZER_FILES = ['tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'];
@@ -200,11 +201,10 @@ export interface HubCheckpointFiles {
   weights: Uint8Array | WeightSource;
 }
 
-/** A hub tokenizer held in memory: the shape of loadTokenizer's `{ tokenizerJson, tokenizerConfig }` files. */
-export interface HubTokenizerFiles {
-  tokenizerJson: Uint8Array;
-  tokenizerConfig: Record<string, unknown>;
-}
+/** A hub tokenizer held in memory: the shape of loadTokenizer's files (tokenizer.json, or vocab.json + merges.txt). */
+export type HubTokenizerFiles =
+  | { tokenizerJson: Uint8Array; tokenizerConfig: Record<string, unknown> }
+  | { vocab: Uint8Array; merges: Uint8Array; tokenizerConfig: Record<string, unknown> };
 
 /** Node with the file-system cache on; else the Cache API path. */
 function useFileCache(): boolean {
@@ -295,9 +295,15 @@ export async function resolveHubTokenizer(source: string, options: HubLoadOption
     const jinja = await get('chat_template.jinja', false);
     if (jinja) config.chat_template = new TextDecoder().decode(jinja);
   }
-  const tokenizerJson = await get('tokenizer.json', true);
+  const tokenizerJson = await get('tokenizer.json', false);
+  if (tokenizerJson) {
+    get.ready();
+    return { tokenizerJson, tokenizerConfig: config };
+  }
+  const vocab = (await get('vocab.json', true))!;
+  const merges = (await get('merges.txt', true))!;
   get.ready();
-  return { tokenizerJson: tokenizerJson!, tokenizerConfig: config };
+  return { vocab, merges, tokenizerConfig: config };
 }
 
 /** A file getter over the Cache API (or plain fetch), with progress. */
