@@ -40,7 +40,7 @@ export interface GridCheckpointOptions {
 }
 
 function isParsed(s: GridCheckpointSource): s is ParsedCheckpoint {
-  if (typeof s !== 'object' || s instanceof URL) return false;
+  if (typeof s !== 'object' || s instanceof URL || s instanceof Uint8Array || s instanceof ArrayBuffer) return false;
   const c = s.config as unknown;
   return typeof c === 'object' && c !== null && 'modelType' in c && 'hiddenSize' in c;
 }
