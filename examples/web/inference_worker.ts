@@ -8,6 +8,7 @@ import {
   loadTokenizer,
   useBackend,
   currentBackend,
+  backendInfo,
   type DecoderLM,
   type GenerateOptions,
   type ProgressInfo,
@@ -92,6 +93,7 @@ async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
   const { m, t, name } = await loadFrom(msg.source);
   model = m;
   tokenizer = t;
+  const b = backendInfo();
   post({
     type: 'loaded',
     info: {
@@ -104,6 +106,10 @@ async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
       eosTokenId: m.info.eosTokenIds[0] ?? t.eosTokenId ?? null,
       backend: currentBackend(),
       loadMs: performance.now() - t0,
+      threads: b.threads,
+      simd: b.simd,
+      crossOriginIsolated: b.crossOriginIsolated,
+      kernels: m.kernelsActive,
     },
   });
 }
