@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError } from '../src/core/errors';
 import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
 import { activationFromInt, LayerType, type ActivationCode } from '../src/core/types';
+import { linear } from '../src/ops/linear';
 import { activationName, applyActivation } from './activations';
 import {
   makeVariable,
@@ -87,8 +88,7 @@ export class DenseLayer implements GridLayer {
       throw new ShapeError(`${ctx.where}: input has ${x.size} values, expected batch ${b} x ${nIn} = ${b * nIn}`);
     }
     const x2 = x.reshape([b, nIn]); // (B, in)
-    const xw = tf.matMul(x2, this.kernel); // (B, out)
-    const z = this.bias ? tf.add(xw, this.bias) : xw;
+    const z = linear(x2, this.kernel, this.bias); // (B, out)
     return applyActivation(z, this.config.activation).reshape([b * nOut]); // (B*out)
   }
 

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../src/core/errors';
 import type { LayerRecord } from '../src/core/layer_record';
 import { LayerType } from '../src/core/types';
+import { layerNorm } from '../src/ops/layer_norm';
 import type { ForwardContext, GridLayer, LayerKind, LayerParam, LayerSummary, LoomGradients } from './layer';
 import {
   initializeNormWeights,
@@ -45,14 +46,6 @@ export interface LayerNormWeights {
   readonly beta: Float32Array | null; // (N)
 }
 
-/** Normalises rows of x (rows, N): (rows, N). */
-function normalizeRows(x: tf.Tensor2D, eps: number): tf.Tensor2D {
-  const mean = tf.mean(x, 1, true); // (rows, 1)
-  const d = tf.sub(x, mean); // (rows, N)
-  const variance = tf.mean(tf.square(d), 1, true); // (rows, 1)
-  return tf.div(d, tf.sqrt(tf.add(variance, eps)));
-}
-
 /** A LayerNorm layer (LOOM type 6); gamma and beta, when present, are trainable. */
 export class LayerNormLayer implements GridLayer {
   static readonly className = 'LayerNorm';
@@ -84,10 +77,8 @@ export class LayerNormLayer implements GridLayer {
     // LOOM: rows b < BatchSize only; a row past the end stops the loop
     const rows = loom ? Math.min(Math.max(0, ctx.batchSize), fullRows) : fullRows;
     if (rows === 0) return tf.zeros([x.size]);
-    let y = normalizeRows(x.slice(0, rows * n).reshape([rows, n]), eps); // (rows, N)
     const { gamma, beta } = this.vars;
-    if (gamma) y = tf.mul(y, gamma);
-    if (beta) y = tf.add(y, beta);
+    const y = layerNorm(x.slice(0, rows * n).reshape([rows, n]), gamma as tf.Tensor1D | null, beta as tf.Tensor1D | null, eps); // (rows, N)
     const flat = y.reshape([rows * n]); // (rows*N)
     return (rows * n === x.size ? flat : tf.concat([flat, tf.zeros([x.size - rows * n])])) as tf.Tensor1D;
   }

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../src/core/errors';
 import type { LayerRecord } from '../src/core/layer_record';
 import { LayerType } from '../src/core/types';
+import { rmsNorm } from '../src/ops/rms_norm';
 import type { ForwardContext, GridLayer, LayerKind, LayerParam, LayerSummary, LoomGradients } from './layer';
 import {
   initializeNormWeights,
@@ -58,11 +59,8 @@ export class RMSNormLayer implements GridLayer {
     const eps = normEpsilon(this.config.epsilon, RMS_NORM_DEFAULT_EPSILON);
     const rows = Math.floor(x.size / n);
     if (rows * n !== x.size) throw new ShapeError(`${ctx.where}: input has ${x.size} values, expected a multiple of norm size ${n}`);
-    const x2 = x.reshape([rows, n]); // (rows, N)
-    const rms = tf.sqrt(tf.add(tf.mean(tf.square(x2), 1, true), eps)); // (rows, 1)
-    const y = tf.div(x2, rms); // (rows, N)
-    const gamma = this.vars.gamma;
-    return (gamma ? tf.mul(y, gamma) : y).reshape([x.size]); // (rows*N)
+    const y = rmsNorm(x.reshape([rows, n]), this.vars.gamma as tf.Tensor1D | null, eps); // (rows, N)
+    return y.reshape([x.size]); // (rows*N)
   }
 
   toRecord(): LayerRecord {

@@ -7,6 +7,8 @@ import { ConfigError, ShapeError } from '../src/core/errors';
 import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
 import { LayerType } from '../src/core/types';
 import { concatFloat32 } from '../src/core/arrays';
+import { silu } from '../src/ops/activations';
+import { linear } from '../src/ops/linear';
 import {
   makeVariable,
   normalFrom,
@@ -92,10 +94,10 @@ export class SwiGLULayer implements GridLayer {
     const rows = Math.floor(x.size / d);
     if (rows * d !== x.size) throw new ShapeError(`${ctx.where}: input has ${x.size} values, expected a multiple of hidden size ${d}`);
     const x2 = x.reshape([rows, d]); // (S, D)
-    const gate = tf.add(tf.matMul(x2, this.weight(0)), this.weight(3)); // (S, M)
-    const up = tf.add(tf.matMul(x2, this.weight(1)), this.weight(4)); // (S, M)
-    const h = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up); // (S, M)
-    return tf.add(tf.matMul(h, this.weight(2)), this.weight(5)).reshape([rows * d]); // (S*D)
+    const gate = linear(x2, this.weight(0), this.weight(3)); // (S, M)
+    const up = linear(x2, this.weight(1), this.weight(4)); // (S, M)
+    const h = tf.mul(silu(gate), up); // (S, M)
+    return linear(h, this.weight(2), this.weight(5)).reshape([rows * d]); // (S*D)
   }
 
   toRecord(): LayerRecord {

@@ -13,7 +13,7 @@ import type { Network } from '../src/network/network';
 import { LLAMA_NAMES } from '../src/transformer/llama';
 import { transposed } from '../src/transformer/weights';
 import { RMS_NORM_DEFAULT_EPSILON } from '../layers/rms_norm';
-import { LOOM_ROPE_THETA } from '../layers/rope';
+import { LOOM_ROPE_THETA } from '../src/ops/rope';
 import { GridCheckpoint } from './grid_checkpoint';
 import { saveSafetensors, type TensorToSave } from './safetensors';
 
