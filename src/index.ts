@@ -62,7 +62,8 @@ export type { PretrainedSource, PretrainedFiles, LoadCausalLMOptions } from '../
 export { DecoderLM } from './transformer/model';
 export type { DecoderWeights } from './transformer/weights';
 export { DecoderKVCache } from './transformer/kv_cache';
-export { ARCHITECTURES, buildCausalLM } from './transformer/architectures';
+export { ARCHITECTURES, MODEL_TYPES, architectureOf, buildCausalLM } from './transformer/architectures';
+export type { ArchitectureSpec, ArchitectureFields, ArchitectureConfigKeys, ArchitectureDefaults, HFConfigReader } from './transformer/architecture';
 export type { CausalLM, CausalLMInfo, KVCache, ForwardOptions, ModelType } from './transformer/types';
 
 // tokenizers and generation
