@@ -7,7 +7,8 @@ import * as path from 'path';
 import { loadModelFromString } from '../loaders/loom_json';
 import { UnsupportedLayerError, TrainingError } from '../src/core/errors';
 import { useBackend } from '../src/backends';
-import { loomTrain, evaluateNetwork, type LoomTrainingConfig } from '../src/training';
+import { evaluateNetwork } from '../src/training';
+import { loomTrain, type LoomTrainingConfig } from '../src/compat/loom_train';
 import type { Network } from '../src/network/network';
 import { golden, expectClose, SHARED } from './helpers/fixtures';
 

@@ -14,6 +14,7 @@ import type { ForwardContext, GridLayer, LoomGradients } from '../../layers/laye
 import { describePosition, flatIndex, gridAddress, type GridAddress, type GridShape } from './grid';
 import { train } from '../training/train';
 import type { TrainingBatch, TrainOptions, TrainResult } from '../training/types';
+import type { TrainableModel } from '../training/trainable';
 
 /**
  * How layers are wired.
@@ -68,7 +69,7 @@ export interface NetworkDescription {
 }
 
 /** A LOOM grid network. Owns its layers' variables: call `dispose()` when done. */
-export class Network {
+export class Network implements TrainableModel {
   readonly grid: GridShape;
   batchSize: number;
   residualMode: ResidualMode;

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError, TrainingError } from '../core/errors';
 import { createRng } from '../core/rng';
-import type { Network } from '../network/network';
+import type { TrainableModel } from './trainable';
 import { evaluateNetwork, type DeviationMetrics } from './evaluate';
 import { resolveLoss, type LossFunction } from './losses';
 import { applyWeightDecay, createOptimizer, setOptimizerLearningRate } from './optimizers';
@@ -50,7 +50,7 @@ function toTensor1d(d: TrainingBatch['input'], owned: tf.Tensor[]): tf.Tensor1D 
   return t;
 }
 
-function prepare(network: Network, batches: readonly TrainingBatch[], owned: tf.Tensor[], what: string): PreparedBatch[] {
+function prepare(network: TrainableModel, batches: readonly TrainingBatch[], owned: tf.Tensor[], what: string): PreparedBatch[] {
   const expected = network.expectedInputSize();
   return batches.map((b, i) => {
     const x = toTensor1d(b.input, owned);
@@ -108,7 +108,7 @@ function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): tf.NamedTe
  * ShapeError on bad options or data. Every tensor it makes is disposed when it returns or throws.
  */
 export function* trainLoop(
-  network: Network,
+  network: TrainableModel,
   batches: readonly TrainingBatch[],
   options: TrainOptions,
   hooks: LoopHooks = {},
