@@ -224,6 +224,13 @@ export const conv2dKind: LayerKind = {
   loomType: LayerType.Conv2D,
   jsonNames: ['conv2d'],
   residualRole: 'none',
+  loomJsonKeys: {
+    definition: ['input_channels', 'filters', 'kernel_size', 'stride', 'padding', 'input_height', 'input_width', 'output_height', 'output_width'],
+    weights: ['kernel', 'conv_bias'],
+  },
+  tfjsClassName: 'LoomConv2D',
+  batchesSamples: true,
+  sampleOutputShape: (r) => [r.filters, r.outputHeight, r.outputWidth], // (F, OH, OW), NCHW as LOOM
   fromRecord(r: LayerRecord, where: string): GridLayer {
     const w = allOrNone(where, 'conv2d', { kernel: r.kernel, bias: r.bias });
     return new Conv2DLayer(configFromRecord(r), w ? { kernel: w['kernel'] as Float32Array, bias: w['bias'] as Float32Array } : null, where);

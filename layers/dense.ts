@@ -130,6 +130,14 @@ export const denseKind: LayerKind = {
   loomType: LayerType.Dense,
   jsonNames: ['dense'],
   residualRole: 'none',
+  loomJsonKeys: { definition: ['width', 'height', 'input_height', 'output_height'], weights: ['biases', 'kernel'] },
+  // format.md 8: sizes from width / input_size / input_height, first positive wins
+  applyArchitectureRules(r, first) {
+    r.inputHeight = first('width', 'input_size', 'input_height');
+    r.outputHeight = first('height', 'output_size', 'output_height');
+  },
+  tfjsClassName: 'LoomDense',
+  batchesSamples: true,
   fromRecord(r: LayerRecord, where: string): GridLayer {
     const useBias = r.ext['use_bias'] !== false;
     // A Go struct with weights but no sizes (LOOM README's "Type Conversion" example): sizes follow

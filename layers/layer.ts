@@ -72,6 +72,11 @@ export interface GridLayer {
   loomGradients(grads: readonly Float32Array[]): LoomGradients;
   /** What the layer is, for `describe()`. */
   summary(): LayerSummary;
+  /**
+   * Values out for `inputSize` values in, for layers whose output size depends on the input
+   * (the summary's `outputSize` is undefined); undefined when unknown.
+   */
+  outputSizeFor?(inputSize: number, batchSize: number): number | undefined;
   /** Frees the layer's variables. */
   dispose(): void;
 }
@@ -92,7 +97,22 @@ export interface LayerInitFunction {
   create(args: readonly unknown[], rng: () => number): LayerRecord;
 }
 
-/** Registry entry for one layer type. Adding a layer = one file exporting a LayerKind + one line in layers/index.ts. */
+/** The LOOM JSON keys of a layer kind, besides `type` and `activation` (loaders/loom_json_keys.ts gives Go's order). */
+export interface LoomJsonKeys {
+  /** Definition (cfg) keys read and written, e.g. `['width', 'height', 'input_height', 'output_height']`. */
+  readonly definition: readonly string[];
+  /** Weight keys read and written, e.g. `['biases', 'kernel']`. */
+  readonly weights: readonly string[];
+}
+
+/** `BuildNetworkFromJSON`'s view of a definition: the first of `keys` holding a positive integer, else 0. */
+export type FirstPositiveKey = (...keys: string[]) => number;
+
+/**
+ * Registry entry for one layer type: the only owner of its facts (LOOM code, JSON names and keys,
+ * JSON rules, tfjs class name and batching, output shape rule, Init* functions).
+ * Adding a layer = one file exporting a LayerKind + one line in layers/index.ts.
+ */
 export interface LayerKind {
   /** Registry and JSON name written by LOOM, e.g. `dense`, `multi_head_attention`. */
   readonly name: string;
@@ -102,6 +122,21 @@ export interface LayerKind {
   readonly jsonNames: readonly string[];
   /** Role in LOOM's implicit residual wiring. */
   readonly residualRole: ResidualRole;
+  /** LOOM JSON keys it reads and writes. */
+  readonly loomJsonKeys: LoomJsonKeys;
+  /** `BuildNetworkFromJSON`'s size priorities and defaults for this type (format.md section 8). */
+  applyArchitectureRules?(record: LayerRecord, firstPositive: FirstPositiveKey): void;
+  /**
+   * Fields derived after a LOOM definition is read (bundle and architecture alike).
+   * @throws LoomFormatError naming `path` for a definition LOOM cannot run
+   */
+  completeRecord?(record: LayerRecord, path: string): void;
+  /** Stable tfjs serialisation class name, e.g. `LoomDense`. */
+  readonly tfjsClassName: string;
+  /** True when `apply` gives per-sample results for a whole batch in one call (splits by `batchSize` or works row by row). */
+  readonly batchesSamples: boolean;
+  /** Per-sample output shape fixed by the record, e.g. (F, OH, OW) for conv2d; absent: follows the input. */
+  sampleOutputShape?(record: LayerRecord): number[];
   /**
    * Builds a layer from a LOOM record (weights copied into new variables).
    * @throws ShapeError / ConfigError naming `where` when sizes or weights are inconsistent.

@@ -110,6 +110,13 @@ export const layerNormKind: LayerKind = {
   loomType: LayerType.LayerNorm,
   jsonNames: ['layer_norm', 'layernorm'],
   residualRole: 'adds-input',
+  loomJsonKeys: { definition: ['norm_size', 'epsilon'], weights: ['gamma', 'beta'] },
+  // format.md 8: epsilon 0 -> float32(1e-5)
+  applyArchitectureRules(r) {
+    if (r.epsilon === 0) r.epsilon = Math.fround(1e-5);
+  },
+  tfjsClassName: 'LoomLayerNorm',
+  batchesSamples: false,
   fromRecord(r: LayerRecord, where: string): GridLayer {
     const config: LayerNormConfig = {
       type: 'layer_norm',

@@ -141,6 +141,13 @@ export const lstmKind: LayerKind = {
   loomType: LayerType.LSTM,
   jsonNames: ['lstm'],
   residualRole: 'none',
+  loomJsonKeys: {
+    definition: ['input_size', 'seq_length', 'hidden_size'],
+    weights: ['weight_ii', 'weight_if', 'weight_ig', 'weight_io', 'weight_hi', 'weight_hf', 'weight_hg', 'weight_ho', 'bias_i', 'bias_f', 'bias_g', 'bias_o'],
+  },
+  tfjsClassName: 'LoomLSTM',
+  batchesSamples: true,
+  sampleOutputShape: (r) => [r.seqLength, r.hiddenSize], // (S, H)
   fromRecord(r: LayerRecord, where: string): GridLayer {
     const config: LSTMConfig = { type: 'lstm', ...recurrentSizesFromRecord(r) };
     const fields: Record<string, Float32Array | null> = {};

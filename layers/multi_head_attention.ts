@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { concatFloat32 } from '../src/core/arrays';
-import { ConfigError } from '../src/core/errors';
+import { ConfigError, LoomFormatError } from '../src/core/errors';
 import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
 import { activationFromInt, LayerType, type ActivationCode } from '../src/core/types';
 import {
@@ -295,6 +295,18 @@ export const multiHeadAttentionKind: LayerKind = {
   loomType: LayerType.MultiHeadAttention,
   jsonNames: ['multi_head_attention', 'mha'],
   residualRole: 'adds-output',
+  loomJsonKeys: {
+    definition: ['d_model', 'num_heads', 'seq_length', 'num_kv_heads'],
+    weights: ['q_weights', 'k_weights', 'v_weights', 'output_weight', 'q_bias', 'k_bias', 'v_bias', 'output_bias'],
+  },
+  // LOOM derives HeadDim = DModel / NumHeads on load
+  completeRecord(r, path) {
+    if (r.dModel <= 0) return;
+    if (r.numHeads <= 0) throw new LoomFormatError(`${path}.num_heads: must be > 0 for d_model ${r.dModel}, got ${r.numHeads}`);
+    r.headDim = Math.floor(r.dModel / r.numHeads);
+  },
+  tfjsClassName: 'LoomMultiHeadAttention',
+  batchesSamples: false,
   fromRecord(r: LayerRecord, where: string): GridLayer {
     const config = multiHeadAttentionConfigFromRecord(r, where);
     const found = allOrNone(where, 'multi_head_attention', Object.fromEntries(WEIGHT_NAMES.map((n) => [n, r[n]])));

@@ -186,6 +186,16 @@ export function createParallelKind(resolve: KindResolver): LayerKind {
     loomType: LayerType.Parallel,
     jsonNames: ['parallel'],
     residualRole: 'none',
+    loomJsonKeys: {
+      definition: ['branches', 'combine_mode', 'grid_positions', 'grid_output_rows', 'grid_output_cols', 'grid_output_layers'],
+      weights: [], // branch_weights: written by the LOOM JSON writer per branch
+    },
+    // format.md 8: combine_mode '' -> concat
+    applyArchitectureRules(r) {
+      if (r.combineMode === '') r.combineMode = 'concat';
+    },
+    tfjsClassName: 'LoomParallel',
+    batchesSamples: false,
     fromRecord(r: LayerRecord, where: string): GridLayer {
       const combine = COMBINE_SPELLINGS[r.combineMode];
       if (combine === undefined) {

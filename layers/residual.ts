@@ -103,6 +103,9 @@ export const residualKind: LayerKind = {
   loomType: LayerType.Residual,
   jsonNames: ['residual'],
   residualRole: 'none',
+  loomJsonKeys: { definition: ['residual_skip'], weights: [] },
+  tfjsClassName: 'LoomResidual',
+  batchesSamples: false,
   fromRecord(r: LayerRecord, where: string): GridLayer {
     return new ResidualLayer({ type: 'residual', activation: r.activation, skip: r.residualSkip }, where, r.ext);
   },

@@ -87,6 +87,13 @@ export const rmsNormKind: LayerKind = {
   loomType: LayerType.RMSNorm,
   jsonNames: ['rms_norm', 'rmsnorm'],
   residualRole: 'records-input',
+  loomJsonKeys: { definition: ['norm_size', 'epsilon'], weights: ['gamma'] },
+  // format.md 8: epsilon 0 -> float32(1e-5)
+  applyArchitectureRules(r) {
+    if (r.epsilon === 0) r.epsilon = Math.fround(1e-5);
+  },
+  tfjsClassName: 'LoomRMSNorm',
+  batchesSamples: true,
   fromRecord(r: LayerRecord, where: string): GridLayer {
     const config: RMSNormConfig = { type: 'rms_norm', normSize: r.normSize, epsilon: r.epsilon, activation: r.activation };
     return new RMSNormLayer(config, r.gamma, where, r.ext);

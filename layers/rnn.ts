@@ -123,6 +123,10 @@ export const rnnKind: LayerKind = {
   loomType: LayerType.RNN,
   jsonNames: ['rnn'],
   residualRole: 'none',
+  loomJsonKeys: { definition: ['input_size', 'seq_length', 'hidden_size'], weights: ['weight_ih', 'weight_hh', 'bias_h'] },
+  tfjsClassName: 'LoomRNN',
+  batchesSamples: true,
+  sampleOutputShape: (r) => [r.seqLength, r.hiddenSize], // (S, H)
   fromRecord(r: LayerRecord, where: string): GridLayer {
     const config: RNNConfig = { type: 'rnn', ...recurrentSizesFromRecord(r) };
     const w = allOrNone(where, 'rnn', { weightIH: r.weightIH, weightHH: r.weightHH, biasH: r.biasH });

@@ -193,6 +193,16 @@ export const softmaxKind: LayerKind = {
   loomType: LayerType.Softmax,
   jsonNames: ['softmax'],
   residualRole: 'none',
+  loomJsonKeys: {
+    definition: ['softmax_variant', 'softmax_rows', 'softmax_cols', 'temperature', 'gumbel_noise', 'mask', 'hierarchy_levels', 'adaptive_clusters', 'mixture_weights', 'entmax_alpha'],
+    weights: [],
+  },
+  // a masked softmax without a mask has an empty one (Go: non-nil slice)
+  completeRecord(r) {
+    if (SOFTMAX_VARIANTS[r.softmaxVariant] === 'masked' && r.mask === null) r.mask = [];
+  },
+  tfjsClassName: 'LoomSoftmax',
+  batchesSamples: false,
   fromRecord(r: LayerRecord, where: string): GridLayer {
     return new SoftmaxLayer(configFromRecord(r), where, r.ext);
   },

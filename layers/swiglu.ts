@@ -159,6 +159,17 @@ export const swigluKind: LayerKind = {
   loomType: LayerType.SwiGLU,
   jsonNames: ['swiglu'],
   residualRole: 'adds-output',
+  loomJsonKeys: {
+    definition: ['input_height', 'output_height'],
+    weights: ['gate_weights', 'up_weights', 'down_weights', 'gate_bias', 'up_bias', 'down_bias'],
+  },
+  // format.md 8: sizes from input_size / input_height (output_size / output_height), first positive wins
+  applyArchitectureRules(r, first) {
+    r.inputHeight = first('input_size', 'input_height');
+    r.outputHeight = first('output_size', 'output_height');
+  },
+  tfjsClassName: 'LoomSwiGLU',
+  batchesSamples: true,
   fromRecord(r: LayerRecord, where: string): GridLayer {
     const config: SwiGLUConfig = { type: 'swiglu', inputSize: r.inputHeight, intermediateSize: r.outputHeight, activation: r.activation };
     const found = allOrNone(where, 'swiglu', Object.fromEntries(SWIGLU_PARAMS.map(({ name }) => [name, r[name]])));

@@ -40,7 +40,7 @@ import {
   readBool,
   type JsonObject,
 } from './json_read';
-import { DEF_KEYS, WEIGHT_KEYS, WRITTEN_DEF_KEYS } from './loom_json_keys';
+import { DEF_KEYS, WEIGHT_KEYS } from './loom_json_keys';
 
 /** Bundle type string LOOM writes and requires. */
 export const BUNDLE_TYPE = 'modelhost/bundle';
@@ -102,8 +102,9 @@ function recordFromDef(def: JsonObject, path: string, mode: ReadMode): LayerReco
   const r = emptyRecord(kind.loomType);
   const rec = r as unknown as Record<string, unknown>;
   r.activation = activationFromName(readString(getKey(def, 'activation'), `${path}.activation`));
+  const own = kind.loomJsonKeys.definition;
   for (const { key, field, kind: fk } of DEF_KEYS) {
-    if (!field) continue;
+    if (!field || !own.includes(key)) continue;
     const v = getKey(def, key);
     const p = `${path}.${key}`;
     if (fk === 'int') rec[field] = readInt(v, p);
@@ -118,50 +119,29 @@ function recordFromDef(def: JsonObject, path: string, mode: ReadMode): LayerReco
   }
   const variant = readString(getKey(def, 'softmax_variant'), `${path}.softmax_variant`);
   r.softmaxVariant = Math.max(0, (SOFTMAX_VARIANTS as readonly string[]).indexOf(variant));
-  if (variant === 'masked' && r.mask === null) r.mask = [];
-  if (mode === 'architecture') applyArchitectureRules(def, r, path);
-  else if (kind.name === 'rnn' || kind.name === 'lstm') {
-    // input_size is RNNInputSize for recurrent layers only
-  } else r.rnnInputSize = 0;
-  if (kind.name === 'multi_head_attention' && r.dModel > 0) {
-    if (r.numHeads <= 0) throw new LoomFormatError(`${path}.num_heads: must be > 0 for d_model ${r.dModel}, got ${r.numHeads}`);
-    r.headDim = Math.floor(r.dModel / r.numHeads);
+  if (mode === 'architecture') {
+    // BuildNetworkFromJSON's size priorities and defaults (format.md section 8)
+    const int = (k: string): number => readInt(getKey(def, k), `${path}.${k}`);
+    kind.applyArchitectureRules?.(r, (...keys) => keys.map(int).find((v) => v > 0) ?? 0);
   }
+  kind.completeRecord?.(r, path);
   const branches = readArray(getKey(def, 'branches'), `${path}.branches`);
   if (branches) {
     r.parallelBranches = branches.map((b, i) =>
       recordFromDef(readObject(b, `${path}.branches[${i}]`) ?? {}, `${path}.branches[${i}]`, mode),
     );
   }
-  if (mode === 'architecture' && kind.name === 'parallel' && r.combineMode === '') r.combineMode = 'concat';
   const ext = readObject(getKey(def, EXT_KEY), `${path}.${EXT_KEY}`);
   if (ext) r.ext = JSON.parse(JSON.stringify(ext)) as LayerRecord['ext'];
   return r;
 }
 
-/** `BuildNetworkFromJSON`'s size priorities and defaults (format.md section 8). */
-function applyArchitectureRules(def: JsonObject, r: LayerRecord, path: string): void {
-  const int = (k: string): number => readInt(getKey(def, k), `${path}.${k}`);
-  const first = (...keys: string[]): number => keys.map(int).find((v) => v > 0) ?? 0;
-  const kind = kindByCode(r.type, path).name;
-  if (kind === 'dense') {
-    r.inputHeight = first('width', 'input_size', 'input_height');
-    r.outputHeight = first('height', 'output_size', 'output_height');
-  }
-  if (kind === 'swiglu') {
-    r.inputHeight = first('input_size', 'input_height');
-    r.outputHeight = first('output_size', 'output_height');
-  }
-  if (kind !== 'rnn' && kind !== 'lstm') r.rnnInputSize = 0;
-  if ((kind === 'layer_norm' || kind === 'rms_norm') && r.epsilon === 0) r.epsilon = Math.fround(1e-5);
-}
-
 /** Copies a layer's weights from the inner document into its record (recursively for branches). */
 function applyWeights(r: LayerRecord, w: JsonObject, path: string): void {
   const rec = r as unknown as Record<string, unknown>;
-  const typeName = kindByCode(r.type, path).name;
-  for (const { key, field, onlyFor } of WEIGHT_KEYS) {
-    if (onlyFor && !onlyFor.includes(typeName)) continue;
+  const own = kindByCode(r.type, path).loomJsonKeys.weights;
+  for (const { key, field } of WEIGHT_KEYS) {
+    if (!own.includes(key)) continue;
     const v = readF32Array(getKey(w, key), `${path}.${key}`);
     if (v) rec[field] = v;
   }
@@ -263,9 +243,10 @@ const isEmpty = (v: unknown): boolean =>
   v === null || v === undefined || v === 0 || v === false || v === '' || (typeof v === 'object' && 'length' in v && (v as ArrayLike<unknown>).length === 0);
 
 function defToGo(r: LayerRecord, topLevel: boolean, path: string): GoObject {
-  const typeName = kindByCode(r.type, path).name;
+  const kind = kindByCode(r.type, path);
+  const typeName = kind.name;
   const rec = r as unknown as Record<string, unknown>;
-  const written = WRITTEN_DEF_KEYS[typeName] ?? [];
+  const written = kind.loomJsonKeys.definition;
   const entries: [string, GoValue | undefined][] = [
     ['type', typeName],
     ['activation', activationName(r.activation)],
@@ -316,11 +297,11 @@ function extToGo(ext: LayerRecord['ext']): GoObject {
 }
 
 function weightsToGo(r: LayerRecord, path: string): GoObject {
-  const typeName = kindByCode(r.type, path).name;
+  const own = kindByCode(r.type, path).loomJsonKeys.weights;
   const rec = r as unknown as Record<string, unknown>;
   const entries: [string, GoValue | undefined][] = [];
-  for (const { key, field, onlyFor } of WEIGHT_KEYS) {
-    if (onlyFor && !onlyFor.includes(typeName)) continue;
+  for (const { key, field } of WEIGHT_KEYS) {
+    if (!own.includes(key)) continue;
     const v = rec[field] as Float32Array | null;
     if (!v || v.length === 0) continue;
     try {
