@@ -15,7 +15,7 @@ import { ARCHITECTURES } from '../src/transformer/architectures';
 import { LLAMA_NAMES } from '../src/transformer/llama';
 import { transposed } from '../src/transformer/weights';
 import { RMS_NORM_DEFAULT_EPSILON } from '../layers/rms_norm';
-import { LOOM_ROPE_THETA } from '../src/ops/rope';
+import { multiHeadAttentionConfigFromRecord } from '../layers/multi_head_attention';
 import { GRID_MODEL_TYPES, GridCheckpoint } from './grid_checkpoint';
 import { saveSafetensors, type TensorToSave } from './safetensors';
 
@@ -200,8 +200,9 @@ export function gridNetworkToCheckpoint(source: Network | GridCheckpoint, option
     if (mha.dModel !== d || mha.numHeads * headDim !== d) {
       throw new ConfigError(`gridNetworkToCheckpoint: ${where} has dModel ${mha.dModel}, ${mha.numHeads} heads x ${headDim}; expected heads x headDim = dModel = ${d}`);
     }
-    if (mha.ext['rope'] === false || mha.ext['causal'] === false) throw new ConfigError(`gridNetworkToCheckpoint: ${where} must use RoPE and a causal mask`);
-    const t = typeof mha.ext['rope_theta'] === 'number' ? mha.ext['rope_theta'] : LOOM_ROPE_THETA;
+    const attention = multiHeadAttentionConfigFromRecord(mha, where); // the record's typed settings
+    if (!attention.rope || !attention.causal) throw new ConfigError(`gridNetworkToCheckpoint: ${where} must use RoPE and a causal mask`);
+    const t = attention.ropeTheta;
     if (b === 0) [hq, hkv, theta] = [mha.numHeads, kvHeads, t];
     else if (mha.numHeads !== hq || kvHeads !== hkv || t !== theta) {
       throw new ConfigError(`gridNetworkToCheckpoint: ${where} has ${mha.numHeads} heads / ${kvHeads} kv heads / theta ${t}, block 0 has ${hq} / ${hkv} / ${theta}`);
