@@ -30,8 +30,6 @@ export interface LoopHooks {
 /** What the loop yields: a scalar to read on the host. */
 export type LoopYield = tf.Scalar;
 
-/** Raw outcome of the loop (the wrappers derive their result shapes from it). */
-export interface LoopOutcome extends TrainResult {}
 
 interface PreparedBatch {
   x: tf.Tensor1D; // (batchSize * in)
@@ -112,7 +110,7 @@ export function* trainLoop(
   batches: readonly TrainingBatch[],
   options: TrainOptions,
   hooks: LoopHooks = {},
-): Generator<LoopYield, LoopOutcome, number> {
+): Generator<LoopYield, TrainResult, number> {
   checkOptions(options);
   const start = performance.now();
   const owned: tf.Tensor[] = [];
@@ -277,7 +275,7 @@ export function* trainLoop(
     }
     const totalTimeMs = performance.now() - start;
     const finite = lossHistory.filter((l) => !Number.isNaN(l));
-    const result: LoopOutcome = {
+    const result: TrainResult = {
       lossHistory,
       valLossHistory,
       finalLoss: lossHistory.length ? (lossHistory[lossHistory.length - 1] as number) : Number.NaN,

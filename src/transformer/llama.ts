@@ -7,7 +7,8 @@ import { ConfigError } from '../core/errors';
 import type { ArchitectureConfigKeys, ArchitectureFields, ArchitectureSpec, CommonSizes, HFConfigReader } from './architecture';
 import type { ModelConfig } from './config';
 import { DecoderLM } from './model';
-import { WeightReader, concatVectors, transposeInto, type BlockWeights, type WeightSource } from './weights';
+import { concatFloat32 } from '../core/arrays';
+import { WeightReader, transposeInto, type BlockWeights, type WeightSource } from './weights';
 
 /** Checkpoint tensor names of the LLaMA family. */
 export const LLAMA_NAMES = {
@@ -52,9 +53,9 @@ export function buildLlama(config: ModelConfig, source: WeightSource): DecoderLM
       const down = new Float32Array(m * d);
       transposeInto(down, d, 0, r.read(`${n.down}.weight`, [d, m]), d, m);
       const qkvBias = config.qkvBias
-        ? r.vectorFrom((concatVectors([r.read(`${n.q}.bias`, [hq * hd]), r.read(`${n.k}.bias`, [hkv * hd]), r.read(`${n.v}.bias`, [hkv * hd])])))
+        ? r.vectorFrom((concatFloat32([r.read(`${n.q}.bias`, [hq * hd]), r.read(`${n.k}.bias`, [hkv * hd]), r.read(`${n.v}.bias`, [hkv * hd])])))
         : undefined;
-      const upBias = config.mlpBias ? r.vectorFrom((concatVectors([r.read(`${n.gate}.bias`, [m]), r.read(`${n.up}.bias`, [m])]))) : undefined;
+      const upBias = config.mlpBias ? r.vectorFrom((concatFloat32([r.read(`${n.gate}.bias`, [m]), r.read(`${n.up}.bias`, [m])]))) : undefined;
       blocks.push({
         norm1: { gamma: r.vector(n.norm1, d) },
         norm2: { gamma: r.vector(n.norm2, d) },
