@@ -1,5 +1,5 @@
 /**
- * LOOM's activation codes in the grid layers: the op ({@link loomActivation} in src/ops) and the
+ * LOOM's activation codes in the grid layers: the op (`loomActivation` in src/ops) and the
  * JSON name of each code. Ref: loom-spec/layers.md section 1.2.
  */
 import { ACTIVATION_NAMES } from '../src/core/types';

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError } from '../src/core/errors';
+import { readExt, writeExt, type ExtField } from '../src/core/layer_ext';
 import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
 import { activationFromInt, LayerType, type ActivationCode } from '../src/core/types';
 import { linear } from '../src/ops/linear';
@@ -29,6 +30,9 @@ export interface DenseConfig {
   /** False for a layer without bias (e.g. an LM head); saved as `use_bias: false` under LOOM's extension key. Default true. */
   readonly useBias?: boolean;
 }
+
+/** loom-tfjs settings in `record.ext`: `use_bias: false` for a layer without bias. */
+const DENSE_EXT: readonly ExtField[] = [{ key: 'use_bias', field: 'useBias', type: 'boolean', loomDefault: true }];
 
 /** Dense weights: kernel [in * out] row-major (rows = inputs), bias [out]. */
 export interface DenseWeights {
@@ -101,7 +105,7 @@ export class DenseLayer implements GridLayer {
       r.kernel = readVariable(this.kernel);
       r.bias = this.bias ? readVariable(this.bias) : null;
     }
-    if (this.config.useBias === false) r.ext = { use_bias: false };
+    r.ext = writeExt({ useBias: this.config.useBias ?? true }, DENSE_EXT);
     return r;
   }
 
@@ -139,7 +143,7 @@ export const denseKind: LayerKind = {
   tfjsClassName: 'LoomDense',
   batchesSamples: true,
   fromRecord(r: LayerRecord, where: string): GridLayer {
-    const useBias = r.ext['use_bias'] !== false;
+    const useBias = readExt(r.ext, DENSE_EXT, where)['useBias'] !== false;
     // A Go struct with weights but no sizes (LOOM README's "Type Conversion" example): sizes follow
     // from the arrays (out = bias length, in = kernel length / out). LOOM would run it as 0 -> 0.
     const nb = r.bias?.length ?? 0;
@@ -165,7 +169,7 @@ export const denseKind: LayerKind = {
     if (nIn <= 0 || nOut <= 0) return r;
     const kernel = new Float32Array(nIn * nOut);
     for (let i = 0; i < kernel.length; i++) kernel[i] = (rng() * 2 - 1) / nIn;
-    const bias = new Float32Array(r.ext['use_bias'] === false ? 0 : nOut);
+    const bias = new Float32Array(readExt(r.ext, DENSE_EXT, 'dense')['useBias'] === false ? 0 : nOut);
     for (let i = 0; i < bias.length; i++) bias[i] = rng() * 0.01;
     return { ...r, kernel, bias };
   },

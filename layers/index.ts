@@ -58,7 +58,7 @@ export { RNNLayer, rnnKind } from './rnn';
 export type { RNNConfig, RNNWeights } from './rnn';
 export { LSTMLayer, lstmKind, LSTM_GATES } from './lstm';
 export type { LSTMConfig, LSTMWeights, LSTMGate } from './lstm';
-export { LOOM_ROPE_THETA, loomRopeTables } from '../src/ops/rope';
+export { LOOM_ROPE_THETA, loomRopeHalfTables, loomRopeTables } from '../src/ops/rope';
 export { SoftmaxLayer, softmaxKind } from './softmax';
 export type { SoftmaxConfig, UniformSource } from './softmax';
 export { sparsemax, entmax } from './sparsemax';

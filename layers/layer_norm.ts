@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../src/core/errors';
+import { otherExt, readExt, writeExt, type ExtField } from '../src/core/layer_ext';
 import type { LayerRecord } from '../src/core/layer_record';
 import { LayerType } from '../src/core/types';
 import { layerNorm } from '../src/ops/layer_norm';
@@ -39,6 +40,9 @@ export interface LayerNormConfig {
   /** LOOM's quirk: only the first `batchSize` rows are normalised, the rest output 0. */
   readonly loomCompat: boolean;
 }
+
+/** loom-tfjs settings in `record.ext`: `loomCompat: true` reproduces LOOM's first-BatchSize-rows quirk. */
+const LAYER_NORM_EXT: readonly ExtField[] = [{ key: 'loomCompat', field: 'loomCompat', type: 'boolean', loomDefault: false }];
 
 /** LayerNorm weights; each is optional (LOOM skips the multiply / add when absent). */
 export interface LayerNormWeights {
@@ -84,10 +88,8 @@ export class LayerNormLayer implements GridLayer {
   }
 
   toRecord(): LayerRecord {
-    const r = normRecord(LayerType.LayerNorm, this.config, this.vars, this.ext);
-    if (this.config.loomCompat) r.ext['loomCompat'] = true;
-    else delete r.ext['loomCompat'];
-    return r;
+    const ext = { ...otherExt(this.ext, LAYER_NORM_EXT), ...writeExt({ loomCompat: this.config.loomCompat }, LAYER_NORM_EXT) };
+    return normRecord(LayerType.LayerNorm, this.config, this.vars, ext);
   }
 
   /** LOOM has no LayerNorm gradients; ours: kernel = dGamma, bias = dBeta. */
@@ -123,7 +125,7 @@ export const layerNormKind: LayerKind = {
       normSize: r.normSize,
       epsilon: r.epsilon,
       activation: r.activation,
-      loomCompat: r.ext['loomCompat'] === true,
+      loomCompat: readExt(r.ext, LAYER_NORM_EXT, where)['loomCompat'] === true,
     };
     return new LayerNormLayer(config, { gamma: r.gamma, beta: r.beta }, where, r.ext);
   },

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { concatFloat32 } from '../src/core/arrays';
 import { ConfigError, LoomFormatError } from '../src/core/errors';
+import { otherExt, readExt, writeExt, type ExtField } from '../src/core/layer_ext';
 import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
 import { activationFromInt, LayerType, type ActivationCode } from '../src/core/types';
 import {
@@ -200,11 +201,7 @@ export class MultiHeadAttentionLayer implements GridLayer {
     r.numKVHeads = c.numKVHeads;
     r.headDim = c.headDim;
     r.seqLength = c.seqLength;
-    const ext: LayerRecord['ext'] = { ...this.extraExt };
-    if (!c.rope) ext['rope'] = false;
-    if (c.ropeTheta !== LOOM_ROPE_THETA) ext['rope_theta'] = c.ropeTheta;
-    if (!c.causal) ext['causal'] = false;
-    r.ext = ext;
+    r.ext = { ...this.extraExt, ...writeExt({ rope: c.rope, ropeTheta: c.ropeTheta, causal: c.causal }, MHA_EXT) };
     if (this.vars) {
       const vars = this.vars;
       for (const n of WEIGHT_NAMES) r[n] = readVariable(vars[n]);
@@ -234,25 +231,16 @@ export class MultiHeadAttentionLayer implements GridLayer {
   }
 }
 
-type Ext = LayerRecord['ext'];
-
-function extBool(ext: Ext, key: string, dflt: boolean, where: string): boolean {
-  const v = ext[key];
-  if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') throw new ConfigError(`${where}: ext.${key} must be a boolean, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function extNumber(ext: Ext, key: string, dflt: number, where: string): number {
-  const v = ext[key];
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number') throw new ConfigError(`${where}: ext.${key} must be a number, got ${JSON.stringify(v)}`);
-  return v;
-}
+/** loom-tfjs settings in `record.ext` (absent = LOOM's behaviour: RoPE with base 1e6, causal). */
+const MHA_EXT: readonly ExtField[] = [
+  { key: 'rope', field: 'rope', type: 'boolean', loomDefault: true, strict: true },
+  { key: 'rope_theta', field: 'ropeTheta', type: 'number', loomDefault: LOOM_ROPE_THETA, strict: true },
+  { key: 'causal', field: 'causal', type: 'boolean', loomDefault: true, strict: true },
+];
 
 /** Typed config of an MHA record (LOOM semantics where `ext` says nothing). */
 export function multiHeadAttentionConfigFromRecord(r: LayerRecord, where: string): MultiHeadAttentionConfig {
-  const ext = r.ext ?? {};
+  const settings = readExt(r.ext, MHA_EXT, where);
   return {
     type: 'multi_head_attention',
     dModel: r.dModel,
@@ -261,9 +249,9 @@ export function multiHeadAttentionConfigFromRecord(r: LayerRecord, where: string
     headDim: r.headDim,
     seqLength: r.seqLength,
     activation: activationFromInt(r.activation),
-    rope: extBool(ext, 'rope', true, where),
-    ropeTheta: extNumber(ext, 'rope_theta', LOOM_ROPE_THETA, where),
-    causal: extBool(ext, 'causal', true, where),
+    rope: settings['rope'] as boolean,
+    ropeTheta: settings['ropeTheta'] as number,
+    causal: settings['causal'] as boolean,
   };
 }
 
@@ -310,7 +298,7 @@ export const multiHeadAttentionKind: LayerKind = {
   fromRecord(r: LayerRecord, where: string): GridLayer {
     const config = multiHeadAttentionConfigFromRecord(r, where);
     const found = allOrNone(where, 'multi_head_attention', Object.fromEntries(WEIGHT_NAMES.map((n) => [n, r[n]])));
-    const extraExt = Object.fromEntries(Object.entries(r.ext ?? {}).filter(([k]) => !['rope', 'rope_theta', 'causal'].includes(k)));
+    const extraExt = otherExt(r.ext, MHA_EXT);
     return new MultiHeadAttentionLayer(config, found as MultiHeadAttentionWeights | null, where, extraExt);
   },
   // network.md 8.1: Q, K, V, O ~ U(-0.1, 0.1), drawn interleaved per index, D*D each; zero biases.
