@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError } from '../src/core/errors';
-import { emptyRecord, type GridPosition, type LayerRecord } from '../src/core/layer_record';
+import { emptyRecord, type BranchPlacement, type LayerRecord } from '../src/core/layer_record';
 import { LayerType } from '../src/core/types';
 import { concatFloat32 } from '../src/core/arrays';
 import type { ForwardContext, GridLayer, LayerInitFunction, LayerKind, LayerParam, LayerSummary, LoomGradients } from './layer';
@@ -35,7 +35,7 @@ export interface ParallelConfig {
   /** LOOM's `Activation` (unused; kept for saving). */
   readonly activation: number;
   /** `grid_scatter`: where each branch goes (null: branch i at cell i). */
-  readonly gridPositions: readonly GridPosition[] | null;
+  readonly gridPositions: readonly BranchPlacement[] | null;
   readonly gridOutputRows: number;
   readonly gridOutputCols: number;
   readonly gridOutputLayers: number;

@@ -7,7 +7,7 @@
  * missing `batch_size` means 1, not 0; weight lengths and layer counts are validated.
  */
 import { LoomFormatError, NonFiniteError } from '../src/core/errors';
-import { emptyRecord, type GridPosition, type LayerRecord } from '../src/core/layer_record';
+import { emptyRecord, type BranchPlacement, type LayerRecord } from '../src/core/layer_record';
 import { activationFromName, SOFTMAX_VARIANTS } from '../src/core/types';
 import { kindByName, kindByCode } from '../layers/index';
 import { activationName } from '../layers/activations';
@@ -85,7 +85,7 @@ export function listModelIds(text: string): string[] {
   return parseBundle(text).map((m) => m.id);
 }
 
-function readPositions(v: unknown, path: string): GridPosition[] | null {
+function readPositions(v: unknown, path: string): BranchPlacement[] | null {
   const a = readArray(v, path);
   if (!a) return null;
   return a.map((p, i) => {
@@ -266,7 +266,7 @@ function defToGo(r: LayerRecord, topLevel: boolean, path: string): GoObject {
       else if (kind === 'ints') v = (x as number[]).map(goInt);
       else if (kind === 'ints2') v = (x as number[][]).map((a) => a.map(goInt));
       else if (kind === 'positions') {
-        v = (x as GridPosition[]).map((p) =>
+        v = (x as BranchPlacement[]).map((p) =>
           goObject([
             ['branch_index', goInt(p.branchIndex)],
             ['target_row', goInt(p.targetRow)],

@@ -4,7 +4,7 @@
  */
 export * from './core/errors';
 export * from './core/types';
-export type { LayerRecord, GridPosition } from './core/layer_record';
+export type { LayerRecord, BranchPlacement, GridPosition } from './core/layer_record';
 export { emptyRecord, cloneRecord } from './core/layer_record';
 export { useBackend, currentBackend, BACKEND_NAMES } from './backends';
 export type { BackendName, UseBackendOptions } from './backends';

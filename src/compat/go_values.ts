@@ -2,7 +2,7 @@
  * LOOM's WASM bridge value rules (Ref: loom-spec/api.md section 3.1-3.2): converting JSON
  * arguments to Go parameter types, and Go-struct `LayerConfig` objects to and from records.
  */
-import { cloneRecord, emptyRecord, RECORD_FIELDS, type GridPosition, type LayerRecord } from '../core/layer_record';
+import { cloneRecord, emptyRecord, RECORD_FIELDS, type BranchPlacement, type LayerRecord } from '../core/layer_record';
 import { goF32, goF32Array, goInt, goObject, type GoObject, type GoValue } from '../../loaders/go_json';
 
 /** A failed argument conversion; its message is LOOM's text, e.g. `parameter 0: expected int, got string`. */
@@ -126,7 +126,7 @@ export function recordFromGoStruct(obj: Record<string, unknown>, at: string): La
     else if (kind === 'ints2') rec[field] = v.map((row) => (Array.isArray(row) ? row.map((x) => toInt(x, where)) : []));
     else if (kind === 'records') rec[field] = v.map((b) => recordFromGoStruct((b ?? {}) as Record<string, unknown>, where));
     else if (kind === 'positions') {
-      rec[field] = v.map((p): GridPosition => {
+      rec[field] = v.map((p): BranchPlacement => {
         const o = (p ?? {}) as Record<string, unknown>;
         const n = (k: string): number => (typeof o[k] === 'number' ? Math.trunc(o[k] as number) : 0);
         return { branchIndex: n('BranchIndex'), targetRow: n('TargetRow'), targetCol: n('TargetCol'), targetLayer: n('TargetLayer') };
@@ -153,7 +153,7 @@ export function recordToGoStruct(r: LayerRecord): GoObject {
       if (kind === 'records') return [go, (v as LayerRecord[]).map(recordToGoStruct)];
       return [
         go,
-        (v as GridPosition[]).map((p) =>
+        (v as BranchPlacement[]).map((p) =>
           goObject([
             ['BranchIndex', goInt(p.branchIndex)],
             ['TargetRow', goInt(p.targetRow)],
