@@ -20,7 +20,7 @@ export interface RopeTables {
 /**
  * LOOM-exact tables for positions 0..seqLen-1: `cos[s][i] = float32(cos(s * theta^(-2i/hd)))`,
  * angle in float64; (seqLen, floor(headDim / 2)) each. For an odd head size the last dimension
- * has frequency 0 (it passes through, see {@link applyRope} with rotaryDim = 2 * floor(hd / 2)).
+ * has frequency 0 (it passes through: `applyRope` with rotaryDim = 2 * floor(hd / 2)).
  */
 export function loomRopeHalfTables(seqLen: number, headDim: number, theta: number): RopeTables {
   const half = Math.floor(headDim / 2);
