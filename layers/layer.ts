@@ -21,7 +21,15 @@ export interface ForwardContext {
    * when the caller keeps no history (e.g. a layer run on its own). Used by `residual` skips.
    */
   readonly earlierOutput?: (offset: number) => tf.Tensor1D | undefined;
+  /**
+   * Where stochastic layers draw their uniforms in [0, 1) (Gumbel noise); absent: each layer's own
+   * seeded stream. Injected by the caller (`NetworkOptions.uniformSource`), e.g. to replay LOOM's draws.
+   */
+  readonly uniforms?: UniformSource;
 }
+
+/** `n` uniforms in [0, 1) per call. */
+export type UniformSource = (n: number) => ArrayLike<number>;
 
 /**
  * How a layer takes part in LOOM's implicit residual wiring (network.md section 4).

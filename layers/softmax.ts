@@ -8,13 +8,12 @@ import { otherExt, readExt, writeExt, type ExtField } from '../src/core/layer_ex
 import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
 import { LayerType, SOFTMAX_VARIANTS, type SoftmaxVariantName } from '../src/core/types';
 import { createRng } from '../src/core/rng';
-import type { ForwardContext, GridLayer, LayerInitFunction, LayerKind, LayerParam, LayerSummary, LoomGradients } from './layer';
+import type { ForwardContext, GridLayer, LayerInitFunction, LayerKind, LayerParam, LayerSummary, LoomGradients, UniformSource } from './layer';
 import { SOFTMAX_VARIANT_FNS, variantOutputSize, type SoftmaxConfig } from './softmax_variants';
 
 export type { SoftmaxConfig } from './softmax_variants';
 
-/** Gives `n` uniforms in [0, 1) for Gumbel noise (e.g. recorded draws of LOOM's Go PRNG). */
-export type UniformSource = (n: number) => ArrayLike<number>;
+export type { UniformSource } from './layer';
 
 /** `ext` keys of a softmax record (loom-tfjs settings LOOM ignores). */
 /**
@@ -33,7 +32,7 @@ export class SoftmaxLayer implements GridLayer {
   static readonly className = 'Softmax';
   readonly kind: LayerKind = softmaxKind;
   readonly params: readonly LayerParam[] = [];
-  private uniformSource: UniformSource;
+  private readonly uniformSource: UniformSource; // default Gumbel uniforms (ctx.uniforms wins)
   private readonly ext: LayerRecord['ext']; // settings of other kinds / versions, kept on save
   private readonly gumbelSeed: number | undefined;
 
@@ -53,14 +52,6 @@ export class SoftmaxLayer implements GridLayer {
     if (!Number.isFinite(config.temperature)) throw new ConfigError(`${where}: temperature must be finite, got ${config.temperature}`);
   }
 
-  /**
-   * Replaces where Gumbel uniforms come from (null: back to a fresh seeded generator). Replaying
-   * LOOM: pass a source returning the uniforms LOOM drew after `rand.Seed` on every call.
-   */
-  setUniformSource(source: UniformSource | null): void {
-    this.uniformSource = source ?? this.seededUniformSource();
-  }
-
   /** A fresh float32 uniform stream seeded by `ext.gumbelSeed` (random when unset). */
   private seededUniformSource(): UniformSource {
     const rng = createRng(this.gumbelSeed);
@@ -75,7 +66,7 @@ export class SoftmaxLayer implements GridLayer {
       batchSize: ctx.batchSize,
       where: ctx.where,
       loomCompat: ctx.loomCompat || this.config.loomCompat,
-      uniforms: (n) => this.uniformSource(n),
+      uniforms: ctx.uniforms ?? ((n) => this.uniformSource(n)),
     });
   }
 
