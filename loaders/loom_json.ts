@@ -7,7 +7,7 @@
  * missing `batch_size` means 1, not 0; weight lengths and layer counts are validated.
  */
 import { LoomFormatError, NonFiniteError } from '../src/core/errors';
-import { emptyRecord, type BranchPlacement, type LayerRecord } from '../src/core/layer_record';
+import { emptyRecord, type BranchPlacement, type FieldKind, type LayerRecord } from '../src/core/layer_record';
 import { activationFromName, SOFTMAX_VARIANTS } from '../src/core/types';
 import { kindByName, kindByCode } from '../layers/index';
 import { activationName } from '../layers/activations';
@@ -95,6 +95,19 @@ function readPositions(v: unknown, path: string): BranchPlacement[] | null {
   });
 }
 
+/** LOOM JSON value -> record field value, by field kind (`records` are branches, read by {@link recordFromDef}). */
+const JSON_FIELD_READERS: Readonly<Record<Exclude<FieldKind, 'records'>, (v: unknown, path: string) => unknown>> = {
+  int: readInt,
+  f32: readF32,
+  bool: readBool,
+  string: readString,
+  f32s: readF32Array,
+  ints: readIntArray,
+  bools: readBoolArray,
+  ints2: (v, p) => readArray(v, p)?.map((x, i) => readIntArray(x, `${p}[${i}]`) ?? []) ?? null,
+  positions: readPositions,
+};
+
 /** Definition object -> record (sizes and settings; weights come separately). */
 function recordFromDef(def: JsonObject, path: string, mode: ReadMode): LayerRecord {
   const typeName = readString(getKey(def, 'type'), `${path}.type`);
@@ -104,18 +117,8 @@ function recordFromDef(def: JsonObject, path: string, mode: ReadMode): LayerReco
   r.activation = activationFromName(readString(getKey(def, 'activation'), `${path}.activation`));
   const own = kind.loomJsonKeys.definition;
   for (const { key, field, kind: fk } of DEF_KEYS) {
-    if (!field || !own.includes(key)) continue;
-    const v = getKey(def, key);
-    const p = `${path}.${key}`;
-    if (fk === 'int') rec[field] = readInt(v, p);
-    else if (fk === 'f32') rec[field] = readF32(v, p);
-    else if (fk === 'bool') rec[field] = readBool(v, p);
-    else if (fk === 'string') rec[field] = readString(v, p);
-    else if (fk === 'f32s') rec[field] = readF32Array(v, p);
-    else if (fk === 'ints') rec[field] = readIntArray(v, p);
-    else if (fk === 'bools') rec[field] = readBoolArray(v, p);
-    else if (fk === 'ints2') rec[field] = readArray(v, p)?.map((x, i) => readIntArray(x, `${p}[${i}]`) ?? []) ?? null;
-    else if (fk === 'positions') rec[field] = readPositions(v, p);
+    if (!field || !own.includes(key) || fk === 'records') continue;
+    rec[field] = JSON_FIELD_READERS[fk](getKey(def, key), `${path}.${key}`);
   }
   const variant = readString(getKey(def, 'softmax_variant'), `${path}.softmax_variant`);
   r.softmaxVariant = Math.max(0, (SOFTMAX_VARIANTS as readonly string[]).indexOf(variant));
@@ -239,6 +242,27 @@ export function buildNetworkFromJSON(text: string, options: NetworkOptions = {})
 
 // ---------------------------------------------------------------- writing
 
+/** Record field value -> LOOM JSON value, by field kind (`records` are branches, written by {@link defToGo}). */
+const JSON_FIELD_WRITERS: Readonly<Record<Exclude<FieldKind, 'records'>, (v: unknown) => GoValue>> = {
+  int: (x) => goInt(x as number),
+  f32: (x) => goF32(x as number),
+  bool: (x) => x as boolean,
+  string: (x) => x as string,
+  f32s: (x) => goF32Array(x as Float32Array),
+  ints: (x) => (x as number[]).map(goInt),
+  bools: (x) => x as boolean[],
+  ints2: (x) => (x as number[][]).map((a) => a.map(goInt)),
+  positions: (x) =>
+    (x as BranchPlacement[]).map((p) =>
+      goObject([
+        ['branch_index', goInt(p.branchIndex)],
+        ['target_row', goInt(p.targetRow)],
+        ['target_col', goInt(p.targetCol)],
+        ['target_layer', goInt(p.targetLayer)],
+      ]),
+    ),
+};
+
 const isEmpty = (v: unknown): boolean =>
   v === null || v === undefined || v === 0 || v === false || v === '' || (typeof v === 'object' && 'length' in v && (v as ArrayLike<unknown>).length === 0);
 
@@ -258,23 +282,8 @@ function defToGo(r: LayerRecord, topLevel: boolean, path: string): GoObject {
     else if (key === 'softmax_variant') v = SOFTMAX_VARIANTS[r.softmaxVariant] ?? 'standard';
     else if (key === 'branches') {
       v = r.parallelBranches?.length ? r.parallelBranches.map((b, i) => defToGo(b, false, `${path}.branches[${i}]`)) : undefined;
-    } else if (field && !isEmpty(rec[field])) {
-      const x = rec[field];
-      if (kind === 'int') v = goInt(x as number);
-      else if (kind === 'f32') v = goF32(x as number);
-      else if (kind === 'f32s') v = goF32Array(x as Float32Array);
-      else if (kind === 'ints') v = (x as number[]).map(goInt);
-      else if (kind === 'ints2') v = (x as number[][]).map((a) => a.map(goInt));
-      else if (kind === 'positions') {
-        v = (x as BranchPlacement[]).map((p) =>
-          goObject([
-            ['branch_index', goInt(p.branchIndex)],
-            ['target_row', goInt(p.targetRow)],
-            ['target_col', goInt(p.targetCol)],
-            ['target_layer', goInt(p.targetLayer)],
-          ]),
-        );
-      } else v = x as GoValue;
+    } else if (field && kind !== 'records' && !isEmpty(rec[field])) {
+      v = JSON_FIELD_WRITERS[kind](rec[field]);
     }
     if (key === 'num_kv_heads' && r.numKVHeads === r.numHeads) v = undefined;
     entries.push([key, v]);
