@@ -2,8 +2,8 @@
  * Every registered layer kind (LAYER_KINDS) round-trips through the three places that serialise
  * layers, driven by the registry: LOOM JSON (save -> load -> identical text and outputs), the tfjs
  * wrapper (getConfig/fromConfig, model.save/tf.loadLayersModel) and the LOOM facade (a wrapped
- * network's SaveModelToString / LoadModelFromString / ForwardCPU). A kind added to the registry
- * without a sample below fails the first test.
+ * network's SaveModelToString / LoadModelFromString / ForwardCPU), and its typed config names it.
+ * A kind added to the registry without a sample below fails the first test.
  * References: the outputs of the original layer (same backend, bit for bit) and the saved text.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -78,6 +78,9 @@ describe.each(LAYER_KINDS.map((k) => [k.name, k] as const))('%s', (_name, kind) 
     const before = tf.memory().numTensors;
     const { rec, sample } = sampleOf(kind);
     const net = Network.fromRecords(GRID, [rec]);
+    const layer = net.allLayers()[0];
+    expect(layer?.kind).toBe(kind);
+    expect(layer?.getConfig().type).toBe(kind.name); // the typed config is discriminated by the kind's name
     const x = input(sample.inputShape.reduce((a, b) => a * b, 1));
     const y = net.forward(x);
     const text = saveModelToString(net, 'k');

@@ -48,7 +48,7 @@ export function convOutputSize(n: number, kernelSize: number, stride: number, pa
 }
 
 /** A Conv2D layer with its own variables. */
-export class Conv2DLayer implements GridLayer {
+export class Conv2DLayer implements GridLayer<Conv2DConfig> {
   static readonly className = 'Conv2D';
   readonly kind: LayerKind = conv2dKind;
   readonly params: readonly LayerParam[];
@@ -121,6 +121,10 @@ export class Conv2DLayer implements GridLayer {
   /** Kernel in LOOM's layout [F][C][k][k] (a copy). */
   private loomKernel(): Float32Array {
     return tf.tidy(() => (this.kernel as tf.Variable).transpose([3, 2, 0, 1]).dataSync() as Float32Array); // (F, C, k, k)
+  }
+
+  getConfig(): Conv2DConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {

@@ -41,7 +41,7 @@ export interface DenseWeights {
 }
 
 /** A Dense layer with its own variables. */
-export class DenseLayer implements GridLayer {
+export class DenseLayer implements GridLayer<DenseConfig> {
   static readonly className = 'Dense';
   readonly kind: LayerKind = denseKind;
   readonly params: readonly LayerParam[];
@@ -94,6 +94,10 @@ export class DenseLayer implements GridLayer {
     const x2 = x.reshape([b, nIn]); // (B, in)
     const z = linear(x2, this.kernel, this.bias); // (B, out)
     return applyActivation(z, this.config.activation).reshape([b * nOut]); // (B*out)
+  }
+
+  getConfig(): DenseConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {

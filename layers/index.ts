@@ -14,6 +14,17 @@ import { residualKind } from './residual';
 import { rmsNormKind } from './rms_norm';
 import { swigluKind } from './swiglu';
 import { createParallelKind } from './parallel';
+import type { Conv2DConfig } from './conv2d';
+import type { DenseConfig } from './dense';
+import type { LayerNormConfig } from './layer_norm';
+import type { LSTMConfig } from './lstm';
+import type { MultiHeadAttentionConfig } from './multi_head_attention';
+import type { ParallelConfig } from './parallel';
+import type { ResidualConfig } from './residual';
+import type { RMSNormConfig } from './rms_norm';
+import type { RNNConfig } from './rnn';
+import type { SoftmaxConfig } from './softmax_variants';
+import type { SwiGLUConfig } from './swiglu';
 
 /** Every layer kind, indexed by nothing but this list. */
 export const LAYER_KINDS: readonly LayerKind[] = [
@@ -46,7 +57,7 @@ export function kindByName(name: string, where: string): LayerKind {
   return k;
 }
 
-export type { LayerKind, GridLayer, ForwardContext, LayerParam, LoomGradients, LayerSummary, ResidualRole } from './layer';
+export type { LayerKind, GridLayer, TypedLayerConfig, LoomJsonKeys, FirstPositiveKey, ForwardContext, LayerParam, LoomGradients, LayerSummary, ResidualRole } from './layer';
 export { DenseLayer, denseKind } from './dense';
 export type { DenseConfig, DenseWeights } from './dense';
 export { applyActivation, activationName } from './activations';
@@ -72,3 +83,17 @@ export { ResidualLayer, residualKind } from './residual';
 export type { ResidualConfig } from './residual';
 export { ParallelLayer, createParallelKind } from './parallel';
 export type { ParallelConfig, CombineMode, KindResolver } from './parallel';
+
+/** The typed config of any registered layer kind, discriminated by `type` (= the kind's name). */
+export type LayerConfig =
+  | DenseConfig
+  | Conv2DConfig
+  | MultiHeadAttentionConfig
+  | RNNConfig
+  | LSTMConfig
+  | SoftmaxConfig
+  | LayerNormConfig
+  | ResidualConfig
+  | RMSNormConfig
+  | SwiGLUConfig
+  | ParallelConfig;

@@ -66,14 +66,24 @@ export interface LayerSummary {
   outputSize(batchSize: number): number | undefined;
 }
 
-/** A layer of the grid network: flat vector in, flat vector out, pure tfjs ops (autodiff works). */
-export interface GridLayer {
+/** What every layer's typed config has: its kind's name as the discriminator (`LayerConfig` in layers/index.ts is the union). */
+export interface TypedLayerConfig {
+  readonly type: string;
+}
+
+/**
+ * A layer of the grid network: flat vector in, flat vector out, pure tfjs ops (autodiff works).
+ * `C` is its typed config (e.g. `DenseConfig`).
+ */
+export interface GridLayer<C extends TypedLayerConfig = TypedLayerConfig> {
   /** The registry entry that made this layer. */
   readonly kind: LayerKind;
   /** Trainable parameters, in LOOM's gradient order. */
   readonly params: readonly LayerParam[];
   /** Forward: x (N) -> y (M). Must not dispose `x`. Called inside a tidy/gradient scope. */
   apply(x: tf.Tensor1D, ctx: ForwardContext): tf.Tensor1D;
+  /** The typed config (`type` = the kind's name); camelCase, no LOOM record fields. */
+  getConfig(): C;
   /** LOOM record (config plus a copy of the weights) for saving and the facade. */
   toRecord(): LayerRecord;
   /** Maps gradients of `params` (same order) to LOOM's kernel/bias gradient layout. */

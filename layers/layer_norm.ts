@@ -51,7 +51,7 @@ export interface LayerNormWeights {
 }
 
 /** A LayerNorm layer (LOOM type 6); gamma and beta, when present, are trainable. */
-export class LayerNormLayer implements GridLayer {
+export class LayerNormLayer implements GridLayer<LayerNormConfig> {
   static readonly className = 'LayerNorm';
   readonly kind: LayerKind = layerNormKind;
   readonly params: readonly LayerParam[];
@@ -85,6 +85,10 @@ export class LayerNormLayer implements GridLayer {
     const y = layerNorm(x.slice(0, rows * n).reshape([rows, n]), gamma as tf.Tensor1D | null, beta as tf.Tensor1D | null, eps); // (rows, N)
     const flat = y.reshape([rows * n]); // (rows*N)
     return (rows * n === x.size ? flat : tf.concat([flat, tf.zeros([x.size - rows * n])])) as tf.Tensor1D;
+  }
+
+  getConfig(): LayerNormConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {

@@ -52,7 +52,7 @@ const recordKeys = (g: LSTMGate) =>
   ({ weightIH: `weightIH_${g}`, weightHH: `weightHH_${g}`, bias: `biasH_${g}` }) as const;
 
 /** An LSTM layer with its own variables. */
-export class LSTMLayer implements GridLayer {
+export class LSTMLayer implements GridLayer<LSTMConfig> {
   static readonly className = 'LSTM';
   readonly kind: LayerKind = lstmKind;
   /** Per gate i, f, g, o: weightIH_x (H, I), weightHH_x (H, H), biasH_x (H): LOOM's gradient order. */
@@ -105,6 +105,10 @@ export class LSTMLayer implements GridLayer {
       states.push(h);
     }
     return stackStates(states, b, this.config); // (B*S*H)
+  }
+
+  getConfig(): LSTMConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {

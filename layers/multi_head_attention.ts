@@ -81,7 +81,7 @@ interface SeqTables {
 const WEIGHT_NAMES = ['qWeights', 'kWeights', 'vWeights', 'outputWeight', 'qBias', 'kBias', 'vBias', 'outputBias'] as const;
 
 /** A MultiHeadAttention layer with its own variables. */
-export class MultiHeadAttentionLayer implements GridLayer {
+export class MultiHeadAttentionLayer implements GridLayer<MultiHeadAttentionConfig> {
   static readonly className = 'MultiHeadAttention';
   readonly kind: LayerKind = multiHeadAttentionKind;
   readonly params: readonly LayerParam[];
@@ -190,6 +190,10 @@ export class MultiHeadAttentionLayer implements GridLayer {
     const ropeTables = rope ? loomRopeHalfTables(s, this.headSize, ropeTheta) : null;
     this.tables = { seqLength: s, rope: ropeTables, mask: causal ? causalMask(s) : null };
     return this.tables;
+  }
+
+  getConfig(): MultiHeadAttentionConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {

@@ -112,7 +112,7 @@ const COMBINERS: Readonly<Record<CombineMode, Combiner>> = {
 };
 
 /** A Parallel layer (LOOM type 10); its parameters are its branches' parameters in branch order. */
-export class ParallelLayer implements GridLayer {
+export class ParallelLayer implements GridLayer<ParallelConfig> {
   static readonly className = 'Parallel';
   readonly params: readonly LayerParam[];
   private readonly ext: LayerRecord['ext'];
@@ -135,6 +135,10 @@ export class ParallelLayer implements GridLayer {
     }
     const outs = this.branches.map((b, i) => b.apply(x, { ...ctx, where: `${ctx.where} branch ${i}` }));
     return COMBINERS[this.config.combine](outs, this, ctx);
+  }
+
+  getConfig(): ParallelConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {

@@ -21,7 +21,7 @@ export interface ResidualConfig {
 }
 
 /** A Residual layer (LOOM type 7); no parameters. */
-export class ResidualLayer implements GridLayer {
+export class ResidualLayer implements GridLayer<ResidualConfig> {
   static readonly className = 'Residual';
   readonly kind: LayerKind = residualKind;
   readonly params: readonly LayerParam[] = [];
@@ -57,6 +57,10 @@ export class ResidualLayer implements GridLayer {
       throw new ShapeError(`${ctx.where}: skip source (${offset} layers back) has ${earlier.size} values, expected ${x.size} like the input`);
     }
     return tf.add(y, earlier);
+  }
+
+  getConfig(): ResidualConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {

@@ -35,7 +35,7 @@ export interface RMSNormConfig {
 }
 
 /** An RMSNorm layer (LOOM type 8); gamma, when present, is trainable. */
-export class RMSNormLayer implements GridLayer {
+export class RMSNormLayer implements GridLayer<RMSNormConfig> {
   static readonly className = 'RMSNorm';
   readonly kind: LayerKind = rmsNormKind;
   readonly params: readonly LayerParam[];
@@ -61,6 +61,10 @@ export class RMSNormLayer implements GridLayer {
     if (rows * n !== x.size) throw new ShapeError(`${ctx.where}: input has ${x.size} values, expected a multiple of norm size ${n}`);
     const y = rmsNorm(x.reshape([rows, n]), this.vars.gamma as tf.Tensor1D | null, eps); // (rows, N)
     return y.reshape([x.size]); // (rows*N)
+  }
+
+  getConfig(): RMSNormConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {

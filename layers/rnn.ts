@@ -48,7 +48,7 @@ export interface RNNWeights {
 }
 
 /** An RNN layer with its own variables. */
-export class RNNLayer implements GridLayer {
+export class RNNLayer implements GridLayer<RNNConfig> {
   static readonly className = 'RNN';
   readonly kind: LayerKind = rnnKind;
   readonly params: readonly LayerParam[];
@@ -90,6 +90,10 @@ export class RNNLayer implements GridLayer {
       states.push(h);
     }
     return stackStates(states, b, this.config); // (B*S*H)
+  }
+
+  getConfig(): RNNConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {

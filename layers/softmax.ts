@@ -28,7 +28,7 @@ const SOFTMAX_EXT: readonly ExtField[] = [
 
 
 /** A Softmax layer (LOOM type 5). */
-export class SoftmaxLayer implements GridLayer {
+export class SoftmaxLayer implements GridLayer<SoftmaxConfig> {
   static readonly className = 'Softmax';
   readonly kind: LayerKind = softmaxKind;
   readonly params: readonly LayerParam[] = [];
@@ -68,6 +68,10 @@ export class SoftmaxLayer implements GridLayer {
       loomCompat: ctx.loomCompat || this.config.loomCompat,
       uniforms: ctx.uniforms ?? ((n) => this.uniformSource(n)),
     });
+  }
+
+  getConfig(): SoftmaxConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {

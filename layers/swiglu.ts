@@ -55,7 +55,7 @@ const SWIGLU_PARAMS: readonly { name: keyof SwiGLUWeights; shape: (d: number, m:
 ];
 
 /** A SwiGLU layer (LOOM type 9); all six tensors are trainable. */
-export class SwiGLULayer implements GridLayer {
+export class SwiGLULayer implements GridLayer<SwiGLUConfig> {
   static readonly className = 'SwiGLU';
   readonly kind: LayerKind = swigluKind;
   readonly params: readonly LayerParam[];
@@ -98,6 +98,10 @@ export class SwiGLULayer implements GridLayer {
     const up = linear(x2, this.weight(1), this.weight(4)); // (S, M)
     const h = tf.mul(silu(gate), up); // (S, M)
     return linear(h, this.weight(2), this.weight(5)).reshape([rows * d]); // (S*D)
+  }
+
+  getConfig(): SwiGLUConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {
