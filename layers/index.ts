@@ -1,5 +1,7 @@
 /**
- * The one registry of grid layer types. Adding a layer = one file + one line here.
+ * The one registry of grid layer types. Adding a layer = one file (its class and `LayerKind`) +
+ * one line in LAYER_KINDS, plus its LOOM code in src/core/types.ts when LOOM has one; the registry
+ * test (__tests__/layer_kinds_registry.test.ts) then asks for a sample of it.
  */
 import { UnsupportedLayerError } from '../src/core/errors';
 import { denseKind } from './dense';

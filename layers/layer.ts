@@ -129,7 +129,7 @@ export type FirstPositiveKey = (...keys: string[]) => number;
 /**
  * Registry entry for one layer type: the only owner of its facts (LOOM code, JSON names and keys,
  * JSON rules, tfjs class name and batching, output shape rule, Init* functions).
- * Adding a layer = one file exporting a LayerKind + one line in layers/index.ts.
+ * Adding a layer: see layers/index.ts.
  */
 export interface LayerKind {
   /** Registry and JSON name written by LOOM, e.g. `dense`, `multi_head_attention`. */
