@@ -159,7 +159,6 @@ async function readUrl(url: string, file: string, options: ReadBytesOptions): Pr
 }
 
 async function readPath(path: string, options: ReadBytesOptions): Promise<Uint8Array> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const fs = require('fs') as typeof import('fs');
   const { onProgress } = options;
   let fh: import('fs/promises').FileHandle;
@@ -214,7 +213,6 @@ export async function readText(src: ByteSource): Promise<string> {
 export function joinSource(base: string | URL, name: string): string {
   const b = base instanceof URL ? base.href : base;
   if (isUrlString(b)) return new URL(name, b.endsWith('/') ? b : b + '/').href;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const path = require('path') as typeof import('path');
   return path.join(b, name);
 }

@@ -18,6 +18,7 @@ import { Network } from '../src/network/network';
 import type { TrainingBatch } from '../src/training/types';
 import type { LossFunction } from '../src/training/losses';
 import type { ModelConfig } from '../src/transformer/config';
+import { ARCHITECTURES } from '../src/transformer/architectures';
 import { LLAMA_NAMES } from '../src/transformer/llama';
 import type { ModelType } from '../src/transformer/types';
 import { WeightReader, transposed, type WeightSource } from '../src/transformer/weights';
@@ -26,7 +27,7 @@ import { resolvePretrained, type ParsedCheckpoint, type PretrainedSource } from 
 export type { ParsedCheckpoint } from './pretrained';
 
 /** Architectures the grid path supports (LOOM's RMSNorm / MHA / SwiGLU layers fit only these). */
-export const GRID_MODEL_TYPES: readonly ModelType[] = ['llama', 'mistral', 'qwen2'];
+export const GRID_MODEL_TYPES: readonly ModelType[] = ARCHITECTURES.filter((a) => a.grid !== undefined).map((a) => a.modelType);
 
 /** What {@link checkpointToGridNetwork} reads: anything {@link loadCausalLM} accepts, or a parsed checkpoint. */
 export type GridCheckpointSource = PretrainedSource | ParsedCheckpoint;

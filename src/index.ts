@@ -4,7 +4,7 @@
  */
 export * from './core/errors';
 export * from './core/types';
-export type { LayerRecord, GridPosition } from './core/layer_record';
+export type { LayerRecord, BranchPlacement, GridPosition } from './core/layer_record';
 export { emptyRecord, cloneRecord } from './core/layer_record';
 export { useBackend, currentBackend, backendInfo, BACKEND_NAMES } from './backends';
 export type { BackendName, UseBackendOptions, BackendInfo } from './backends';
@@ -81,7 +81,8 @@ export type { KernelOptions } from './transformer/kernel_options';
 export { DecoderLM } from './transformer/model';
 export type { DecoderWeights } from './transformer/weights';
 export { DecoderKVCache } from './transformer/kv_cache';
-export { ARCHITECTURES, buildCausalLM } from './transformer/architectures';
+export { ARCHITECTURES, MODEL_TYPES, architectureOf, buildCausalLM } from './transformer/architectures';
+export type { ArchitectureSpec, ArchitectureFields, ArchitectureConfigKeys, ArchitectureDefaults, HFConfigReader } from './transformer/architecture';
 export type { CausalLM, CausalLMInfo, KVCache, ForwardOptions, ModelType } from './transformer/types';
 
 // tokenizers and generation

@@ -1,5 +1,5 @@
 import { COMMANDS } from './commands';
-import { UsageError, type CliIO } from './command';
+import { UsageError, type CliCommand, type CliIO } from './command';
 import { errorMessage } from '../core/errors';
 import { useBackend } from '../backends';
 import { joinNegativeValues, printable } from './flags';
@@ -16,10 +16,16 @@ async function ensureBackend(): Promise<void> {
   }
 }
 
-/** Top-level help text listing every command. */
-export function helpText(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+/** Options of {@link runCli}. */
+export interface RunCliOptions {
+  /** The commands it knows (default {@link COMMANDS}); bin/loom.js adds `bench`, tests add their own. */
+  readonly commands?: readonly CliCommand[];
+}
+
+/** Top-level help text listing every command of `commands`. */
+export function helpText(commands: readonly CliCommand[] = COMMANDS): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
     'loom: LOOM networks and Hugging Face transformers on TensorFlow.js',
     '',
@@ -36,15 +42,16 @@ export function helpText(): string {
  * Runs the CLI with `argv` (without `node` and the script path).
  * @returns the process exit code: 0 ok, 1 failure, 2 usage error.
  */
-export async function runCli(argv: string[], io: CliIO): Promise<number> {
+export async function runCli(argv: string[], io: CliIO, options: RunCliOptions = {}): Promise<number> {
+  const commands = options.commands ?? COMMANDS;
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(helpText() + '\n');
+    io.stdout(helpText(commands) + '\n');
     return name === undefined ? 2 : 0;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
+  const cmd = commands.find((c) => c.name === name);
   if (!cmd) {
-    io.stderr(`loom: unknown command '${name}'\n\n${helpText()}\n`);
+    io.stderr(`loom: unknown command '${name}'\n\n${helpText(commands)}\n`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

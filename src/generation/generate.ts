@@ -10,7 +10,7 @@ import { ConfigError } from '../core/errors';
 import type { CausalLM } from '../transformer/types';
 import { DecodeSession } from './decode_step';
 import { buildLogitsProcessors, type SamplingOptions } from './logits_processors';
-import { createRng, type Rng } from './rng';
+import { createRng, type Rng } from '../core/rng';
 import { IncrementalDecoder } from './streamer';
 import type { ChatMessage, Streamer, TextTokenizer } from './types';
 
