@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError } from '../core/errors';
+import { checkStep, tokenPositions } from './positions';
 import type { WeightDtype } from '../kernels/quantize';
 import { planQuantizesActivations, resolveDtypePlan, type DtypePlan, type ModuleDtypes } from '../kernels/dtype_plan';
 import { OP } from '../kernels/pool';
@@ -89,44 +90,16 @@ export class KernelDecoder {
   forward(ids: number[][], options: ForwardOptions = {}): tf.Tensor {
     const w = this.w;
     if (!w) throw new ShapeError('forward: model used after dispose()');
-    const cfg = this.config;
-    const b = ids.length;
-    const t = ids[0]?.length ?? 0;
-    if (b === 0 || t === 0) throw new ShapeError(`forward: ids must be a non-empty [batch][tokens] array, got [${b}][${t}]`);
-    for (const [i, row] of ids.entries()) {
-      if (row.length !== t) throw new ShapeError(`forward: ids row ${i} has ${row.length} tokens, expected ${t} (rows must be equal; left-pad)`);
-      for (const id of row) {
-        if (!Number.isInteger(id) || id < 0 || id >= cfg.vocabSize) throw new ShapeError(`forward: token id ${id} in row ${i} is outside [0, ${cfg.vocabSize})`);
-      }
-    }
     const cache = options.cache;
     if (cache !== undefined && !(cache instanceof KernelKVCache && cache.owner === this)) throw new ShapeError('forward: cache was not created by this model');
     if (cache?.isDisposed) throw new ShapeError('KV cache: used after dispose()');
-    if (cache && cache.batchSize !== b) throw new ShapeError(`forward: cache holds ${cache.batchSize} sequences, ids has ${b}`);
-    const past = cache?.length ?? 0;
-    const total = past + t;
-    if (cache && total > cache.maxLength) throw new ShapeError(`forward: ${total} positions exceed the cache's maxLength ${cache.maxLength}`);
-    if (total > cfg.maxPositions) throw new ShapeError(`forward: ${total} positions exceed the model's ${cfg.maxPositions}`);
     const mask = options.attentionMask;
-    if (mask && (mask.length !== b || mask.some((r) => r.length !== total))) {
-      throw new ShapeError(`forward: attentionMask must be [${b}][${total}] (past + new positions), got [${mask.length}][${mask[0]?.length ?? 0}]`);
-    }
+    const shape = checkStep(this.config, ids, cache, mask);
+    const { newTokens: t, past } = shape;
     // Positions per new token: count of real tokens before it (HF: cumsum(mask) - 1, pads -> 1).
-    const positions = new Int32Array(b * t);
+    const positions = tokenPositions(shape, mask);
     let maxPos = 0;
-    for (let i = 0; i < b; i++) {
-      let seen = 0;
-      const row = mask?.[i];
-      for (let s = 0; s < total; s++) {
-        const real = row ? row[s] !== 0 : true;
-        if (real) seen++;
-        if (s >= past) {
-          const p = real ? seen - 1 : 1;
-          positions[i * t + s - past] = p;
-          maxPos = Math.max(maxPos, p);
-        }
-      }
-    }
+    for (const pos of positions) maxPos = Math.max(maxPos, pos);
     const logits = this.run(w, ids, positions, maxPos, mask, cache ?? null, past, options.allPositions === true);
     cache?.advance(t);
     return logits;

@@ -15,7 +15,7 @@ import { rmsNorm } from '../ops/rms_norm';
 import type { ModelConfig, HiddenAct } from './config';
 import type { CausalLM, CausalLMInfo, ForwardOptions, KVCache } from './types';
 import { DecoderKVCache } from './kv_cache';
-import { attentionMaskData, tokenPositions, type StepShape } from './positions';
+import { attentionMaskData, checkStep, tokenPositions, type StepShape } from './positions';
 import { ropeTables } from './rope';
 import { allTensors, type BlockWeights, type DecoderWeights, type NormWeights } from './weights';
 import { KernelDecoder, type KernelDecoderOptions } from './kernel_decoder';
@@ -153,29 +153,9 @@ export class DecoderLM implements CausalLM {
 
   /** Validates one step's ids, cache and mask. @returns its geometry. @throws ShapeError */
   private checkStep(ids: number[][], options: ForwardOptions): StepShape {
-    if (this.disposed) throw new ShapeError('forward: model used after dispose()');
-    const cfg = this.config;
-    const b = ids.length;
-    const t = ids[0]?.length ?? 0;
-    if (b === 0 || t === 0) throw new ShapeError(`forward: ids must be a non-empty [batch][tokens] array, got [${b}][${t}]`);
-    for (const [i, row] of ids.entries()) {
-      if (row.length !== t) throw new ShapeError(`forward: ids row ${i} has ${row.length} tokens, expected ${t} (rows must be equal; left-pad)`);
-      for (const id of row) {
-        if (!Number.isInteger(id) || id < 0 || id >= cfg.vocabSize) throw new ShapeError(`forward: token id ${id} in row ${i} is outside [0, ${cfg.vocabSize})`);
-      }
-    }
     const cache = options.cache;
     if (cache !== undefined && !(cache instanceof DecoderKVCache)) throw new ShapeError('forward: cache was not created by this model');
-    if (cache && cache.batchSize !== b) throw new ShapeError(`forward: cache holds ${cache.batchSize} sequences, ids has ${b}`);
-    const past = cache?.length ?? 0;
-    const total = past + t;
-    if (cache && total > cache.maxLength) throw new ShapeError(`forward: ${total} positions exceed the cache's maxLength ${cache.maxLength}`);
-    if (total > cfg.maxPositions) throw new ShapeError(`forward: ${total} positions exceed the model's ${cfg.maxPositions}`);
-    const mask = options.attentionMask;
-    if (mask && (mask.length !== b || mask.some((r) => r.length !== total))) {
-      throw new ShapeError(`forward: attentionMask must be [${b}][${total}] (past + new positions), got [${mask.length}][${mask[0]?.length ?? 0}]`);
-    }
-    return { batch: b, newTokens: t, past };
+    return checkStep(this.config, ids, cache, options.attentionMask);
   }
 
   /** RoPE cos/sin (B, T, 1, rotaryDim/2) for `positions`, or null without RoPE. */

@@ -3,6 +3,7 @@
  * attention mask (causal, padding, sliding window). Pure functions over arrays; no tensors.
  * Ref: transformers LlamaModel (position_ids = cumsum(mask) - 1), `_prepare_4d_causal_attention_mask`.
  */
+import { ShapeError } from '../core/errors';
 import { MASKED } from '../ops/grouped_attention';
 
 /** Batch geometry of one forward step. */
@@ -34,6 +35,46 @@ export function tokenPositions(shape: StepShape, mask: readonly (readonly number
     }
   }
   return positions;
+}
+
+/** What {@link checkStep} needs of a KV cache (already known to be the model's own). */
+export interface StepCache {
+  readonly batchSize: number;
+  readonly length: number;
+  readonly maxLength: number;
+}
+
+/**
+ * Validates one forward step (the contract of `CausalLM.forward`, shared by the tfjs op chain and
+ * the wasm kernels): equal-length rows of ids in `[0, vocabSize)`, a cache of the same batch with
+ * room for the new tokens, the model's positions, and a mask over past + new positions.
+ * @returns the step's geometry.
+ * @throws ShapeError naming what does not fit.
+ */
+export function checkStep(
+  limits: { readonly vocabSize: number; readonly maxPositions: number },
+  ids: readonly (readonly number[])[],
+  cache: StepCache | undefined,
+  mask: readonly (readonly number[])[] | undefined,
+): StepShape {
+  const b = ids.length;
+  const t = ids[0]?.length ?? 0;
+  if (b === 0 || t === 0) throw new ShapeError(`forward: ids must be a non-empty [batch][tokens] array, got [${b}][${t}]`);
+  for (const [i, row] of ids.entries()) {
+    if (row.length !== t) throw new ShapeError(`forward: ids row ${i} has ${row.length} tokens, expected ${t} (rows must be equal; left-pad)`);
+    for (const id of row) {
+      if (!Number.isInteger(id) || id < 0 || id >= limits.vocabSize) throw new ShapeError(`forward: token id ${id} in row ${i} is outside [0, ${limits.vocabSize})`);
+    }
+  }
+  if (cache && cache.batchSize !== b) throw new ShapeError(`forward: cache holds ${cache.batchSize} sequences, ids has ${b}`);
+  const past = cache?.length ?? 0;
+  const total = past + t;
+  if (cache && total > cache.maxLength) throw new ShapeError(`forward: ${total} positions exceed the cache's maxLength ${cache.maxLength}`);
+  if (total > limits.maxPositions) throw new ShapeError(`forward: ${total} positions exceed the model's ${limits.maxPositions}`);
+  if (mask && (mask.length !== b || mask.some((r) => r.length !== total))) {
+    throw new ShapeError(`forward: attentionMask must be [${b}][${total}] (past + new positions), got [${mask.length}][${mask[0]?.length ?? 0}]`);
+  }
+  return { batch: b, newTokens: t, past };
 }
 
 /**
