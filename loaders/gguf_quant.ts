@@ -7,6 +7,7 @@
  * Ref: ggml-quants.c (block_q8_0 { half d; int8 qs[32] }, block_q4_0 { half d; uint8 qs[16] }:
  * byte j holds element j in its low nibble and j + 16 in its high nibble, value = (q - 8) d).
  */
+import { halfToFloat } from '../src/core/float16';
 import { GgufError } from '../src/core/errors';
 import type { GgmlTypeInfo } from './gguf_format';
 
@@ -30,15 +31,7 @@ export interface Q4Weights {
 /** Raw quantized blocks of a matrix, as our quantized kernels take them. */
 export type QuantizedWeights = Q8Weights | Q4Weights;
 
-/** float16 bits to float32 value (exact). */
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
+export { halfToFloat };
 
 /** float32 to float16 bits, round to nearest even (GGML_FP32_TO_FP16). */
 export function floatToHalf(v: number): number {

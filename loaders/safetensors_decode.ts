@@ -3,6 +3,7 @@
  * (checked finite unless the caller trusts the file), integers to int32.
  * Ref: https://github.com/huggingface/safetensors (format)
  */
+import { halfToFloat } from '../src/core/float16';
 import { SafetensorsError } from '../src/core/errors';
 
 /** dtypes this reader decodes. */
@@ -45,15 +46,6 @@ export interface TensorDecodeOptions {
   checkFinite?: boolean;
 }
 
-/** float16 bits to float32 value (exact; subnormals, Inf and NaN kept). */
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
 
 let halfTable: Float32Array | null = null;
 

@@ -14,6 +14,7 @@
  * Scales are kept as float32 (GGUF stores float16; widening a GGUF scale is exact).
  * Ref: ggml-quants.c, quantize_row_q8_0_ref / quantize_row_q4_0_ref (llama.cpp).
  */
+import { halfToFloat } from '../core/float16';
 import { NonFiniteError, ShapeError } from '../core/errors';
 
 /** Storage format of a weight matrix in the kernels. */
@@ -120,14 +121,7 @@ export function bf16ToF32(bits: number): number {
 }
 
 /** IEEE float16 bits -> value (exact; subnormals, infinities and NaN included). */
-export function f16ToF32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >> 10) & 0x1f;
-  const frac = bits & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
+export const f16ToF32 = halfToFloat;
 
 function sourceLength(src: FloatSource): number {
   return src instanceof Float32Array ? src.length : src.bits.length;
