@@ -93,7 +93,7 @@ interface Result {
     const page = await browser.newPage();
     const warnings: string[] = [];
     const errors: string[] = [];
-    page.on('console', (m) => (m.type() === 'warning' || m.type() === 'warn' ? warnings : m.type() === 'error' ? errors : []).push(m.text()));
+    page.on('console', (m) => (m.type() === 'warning' ? warnings : m.type() === 'error' ? errors : []).push(m.text()));
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.goto(`${base}${file}`);
     await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, undefined, { timeout: 120_000 });

@@ -11,6 +11,7 @@ import type { CausalLM } from '../transformer/types';
 import { DecodeSession } from './decode_step';
 import { buildLogitsProcessors, type SamplingOptions } from './logits_processors';
 import { createRng, type Rng } from './rng';
+import { resolveGenerateOptions } from './options';
 import { IncrementalDecoder } from './streamer';
 import type { ChatMessage, Streamer, TextTokenizer } from './types';
 
@@ -73,6 +74,10 @@ export interface GenerateOptions extends SamplingOptions {
   streamer?: Streamer;
   /** Add the tokenizer's special tokens (e.g. BOS) when the prompt is a string. Default true. */
   addSpecialTokens?: boolean;
+  /** Beam search width: only 1 (no beam search yet); transformers' `num_beams`. */
+  numBeams?: number;
+  /** Sequences per prompt: only 1; transformers' `num_return_sequences`. */
+  numReturnSequences?: number;
 }
 
 /** A prompt: text, chat messages (rendered with the chat template plus the generation prompt) or token ids. */
@@ -102,7 +107,6 @@ function checkOptions(o: GenerateOptions, vocabSize: number, ids: readonly numbe
     throw new ConfigError(`generate: temperature is ${o.temperature}, expected a finite number >= 0`);
   }
   if (o.topK !== undefined && (!Number.isInteger(o.topK) || o.topK < 0)) throw new ConfigError(`generate: topK is ${o.topK}, expected an integer >= 0`);
-  if (ids.length === 0) throw new ConfigError('generate: the prompt has no tokens, expected at least one');
   ids.forEach((id, i) => {
     if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
       throw new ConfigError(`generate: prompt id ${id} at index ${i} is out of range, expected an integer in [0, ${vocabSize})`);
@@ -153,17 +157,32 @@ function holdBackStart(text: string, stops: readonly string[], from: number, end
 }
 
 /**
+ * An empty prompt starts from the model's BOS id, as transformers' `generate` does without
+ * `input_ids` (`bos_token_id` from config.json / generation_config.json, else the tokenizer's).
+ * @throws ConfigError when the prompt is empty and no BOS id is known.
+ */
+function startIds(prompt: number[], model: CausalLM, tokenizer: TextTokenizer | null): number[] {
+  if (prompt.length > 0) return prompt;
+  const bos = model.info.bosTokenId ?? tokenizer?.bosTokenId;
+  if (bos === undefined) throw new ConfigError('generate: the prompt has no tokens and the model has no bos_token_id to start from, expected at least one token');
+  return [bos];
+}
+
+/**
  * Generates tokens one at a time, yielding each stable text piece (non-empty); the iterator's return
  * value is the {@link GenerateResult}. Breaking out of the loop ends generation and frees the cache.
- * @throws ConfigError for bad options, a prompt out of range or longer than the model's context.
+ * Options: camelCase or transformers' snake_case names, over the model's generation_config.json
+ * defaults ({@link resolveGenerateOptions}).
+ * @throws ConfigError for bad or unknown options, a prompt out of range or longer than the model's context.
  */
 export async function* generateStream(
   model: CausalLM,
   tokenizer: TextTokenizer | null,
   input: GenerateInput,
-  options: GenerateOptions = {},
+  callOptions: GenerateOptions = {},
 ): AsyncGenerator<string, GenerateResult, undefined> {
-  const prompt = promptIds(tokenizer, input, options.addSpecialTokens ?? true);
+  const options = resolveGenerateOptions(model.info, callOptions);
+  const prompt = startIds(promptIds(tokenizer, input, options.addSpecialTokens ?? true), model, tokenizer);
   const { vocabSize, maxPositions, eosTokenIds } = model.info;
   checkOptions(options, vocabSize, prompt);
   const maxNew = options.maxNewTokens ?? 50;
@@ -171,9 +190,9 @@ export async function* generateStream(
     throw new ConfigError(`generate: prompt has ${prompt.length} tokens, expected fewer than the model's ${maxPositions} positions`);
   }
   const sampling = isSampling(options);
-  const processors = buildLogitsProcessors(options, sampling);
   const rng = options.rng ?? createRng(options.seed);
   const stopIds = new Set(options.stopTokenIds ?? (eosTokenIds.length > 0 ? eosTokenIds : tokenizer?.eosTokenId !== undefined ? [tokenizer.eosTokenId] : []));
+  const processors = buildLogitsProcessors(options, sampling, { promptLength: prompt.length, eosTokenIds: [...stopIds] });
   const stops = (options.stopStrings ?? []).filter((s) => s.length > 0);
   const maxStop = Math.max(0, ...stops.map((s) => s.length));
   const decoder = tokenizer ? new IncrementalDecoder(tokenizer, true) : null;
@@ -264,7 +283,8 @@ export async function* generateStream(
 }
 
 /**
- * Generates a continuation of `input` (text, chat messages or ids) with `model`.
+ * Generates a continuation of `input` (text, chat messages or ids) with `model`; options as
+ * {@link generateStream}.
  * `tokenizer` may be null for id prompts (the result's text is then empty).
  * @returns text, generated ids, why it ended, and timing.
  * @throws ConfigError for bad options, a prompt out of range or longer than the model's context.

@@ -6,3 +6,5 @@ export * from './sampler';
 export * from './streamer';
 export * from './decode_step';
 export * from './generate';
+export * from './ban_processors';
+export * from './options';

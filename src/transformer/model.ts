@@ -57,11 +57,12 @@ export class DecoderLM implements CausalLM {
     /** Parameters in the checkpoint tensors that were used. */
     readonly parameterCount: number,
   ) {
-    const { modelType, vocabSize, maxPositions, eosTokenIds, bosTokenId, padTokenId } = config;
+    const { modelType, vocabSize, maxPositions, eosTokenIds, bosTokenId, padTokenId, generationDefaults } = config;
     this.info = {
       modelType, vocabSize, maxPositions, eosTokenIds,
       ...(bosTokenId !== undefined ? { bosTokenId } : {}),
       ...(padTokenId !== undefined ? { padTokenId } : {}),
+      ...(generationDefaults !== undefined ? { generationDefaults } : {}),
     };
   }
 

@@ -17,6 +17,22 @@ export interface CausalLMInfo {
   readonly eosTokenIds: readonly number[];
   readonly bosTokenId?: number;
   readonly padTokenId?: number;
+  /** Generation defaults from generation_config.json (applied under the call's own options). */
+  readonly generationDefaults?: GenerationDefaults;
+}
+
+/** The sampling defaults a generation_config.json may carry, in camelCase (loaders/generation_config). */
+export interface GenerationDefaults {
+  readonly doSample?: boolean;
+  readonly temperature?: number;
+  readonly topK?: number;
+  readonly topP?: number;
+  readonly minP?: number;
+  readonly maxNewTokens?: number;
+  readonly repetitionPenalty?: number;
+  readonly minNewTokens?: number;
+  readonly noRepeatNgramSize?: number;
+  readonly badWordsIds?: readonly (readonly number[])[];
 }
 
 /** A per-model KV cache for a batch of sequences; owned by the caller, freed with `dispose()`. */
