@@ -9,7 +9,7 @@
  */
 import { BACKEND_NAMES, useBackend, type BackendName } from './backends';
 import { ConfigError } from './core/errors';
-import { normalizeOptionKeys } from './core/option_keys';
+import { normalizeOptionKeys, type WithSnakeCase } from './core/option_keys';
 import { generate, type GenerateOptions } from './generation/generate';
 import { normalizeGenerateOptions } from './generation/options';
 import type { ChatMessage } from './generation/types';
@@ -45,7 +45,7 @@ export interface TextGenerationCallOptions extends GenerateOptions {
 
 /** The function {@link pipeline} returns, with the model and tokenizer it owns. */
 export interface TextGenerationPipeline {
-  (input: string | readonly ChatMessage[], options?: TextGenerationCallOptions): Promise<TextGenerationOutput[]>;
+  (input: string | readonly ChatMessage[], options?: WithSnakeCase<TextGenerationCallOptions>): Promise<TextGenerationOutput[]>;
   readonly task: 'text-generation';
   readonly model: DecoderLM;
   readonly tokenizer: Tokenizer;
@@ -64,7 +64,7 @@ function isMessages(input: unknown): input is readonly ChatMessage[] {
  * @throws ConfigError for a task other than 'text-generation', an unknown option, a dtype or
  *   device it cannot honour; the loaders' errors for a broken checkpoint.
  */
-export async function pipeline(task: 'text-generation', model: string | URL, options: PipelineOptions = {}): Promise<TextGenerationPipeline> {
+export async function pipeline(task: 'text-generation', model: string | URL, options: WithSnakeCase<PipelineOptions> = {}): Promise<TextGenerationPipeline> {
   if (task !== 'text-generation') throw new ConfigError(`pipeline: task '${String(task)}' is not supported, expected 'text-generation'`);
   const o = normalizeOptionKeys(options, { keys: PIPELINE_KEYS, where: 'pipeline' }) as PipelineOptions;
   const dtype = o.dtype ?? 'auto';
@@ -79,7 +79,7 @@ export async function pipeline(task: 'text-generation', model: string | URL, opt
   const tokenizer = await loadTokenizer(model);
   const lm = await loadCausalLM(model, o.progressCallback ? { onProgress: o.progressCallback } : {});
 
-  const run = async (input: string | readonly ChatMessage[], callOptions: TextGenerationCallOptions = {}): Promise<TextGenerationOutput[]> => {
+  const run = async (input: string | readonly ChatMessage[], callOptions: WithSnakeCase<TextGenerationCallOptions> = {}): Promise<TextGenerationOutput[]> => {
     const raw = callOptions as Record<string, unknown>;
     const fullText = raw['returnFullText'] ?? raw['return_full_text'] ?? true;
     const options = normalizeGenerateOptions(omitReturnFullText(callOptions), 'text-generation');

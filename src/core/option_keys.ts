@@ -81,3 +81,11 @@ export function normalizeOptionKeys(options: object | undefined | null, spec: Op
   }
   return out;
 }
+
+/** `maxNewTokens` -> `max_new_tokens` at the type level. */
+export type SnakeCase<S extends string> = S extends `${infer H}${infer R}`
+  ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${SnakeCase<R>}`
+  : S;
+
+/** An options type whose keys may also be written in snake_case (transformers.js / Hugging Face style). */
+export type WithSnakeCase<T> = T & { readonly [K in keyof T as SnakeCase<K & string>]?: T[K] };

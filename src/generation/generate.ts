@@ -7,6 +7,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../core/errors';
+import type { WithSnakeCase } from '../core/option_keys';
 import type { CausalLM } from '../transformer/types';
 import { DecodeSession } from './decode_step';
 import { buildLogitsProcessors, type SamplingOptions } from './logits_processors';
@@ -179,7 +180,7 @@ export async function* generateStream(
   model: CausalLM,
   tokenizer: TextTokenizer | null,
   input: GenerateInput,
-  callOptions: GenerateOptions = {},
+  callOptions: WithSnakeCase<GenerateOptions> = {},
 ): AsyncGenerator<string, GenerateResult, undefined> {
   const options = resolveGenerateOptions(model.info, callOptions);
   const prompt = startIds(promptIds(tokenizer, input, options.addSpecialTokens ?? true), model, tokenizer);
@@ -293,7 +294,7 @@ export async function generate(
   model: CausalLM,
   tokenizer: TextTokenizer | null,
   input: GenerateInput,
-  options: GenerateOptions = {},
+  options: WithSnakeCase<GenerateOptions> = {},
 ): Promise<GenerateResult> {
   const it = generateStream(model, tokenizer, input, options);
   for (;;) {

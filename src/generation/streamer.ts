@@ -8,7 +8,7 @@
  * O(n) decoding, not O(n^2).
  * Ref: huggingface/tokenizers `DecodeStream`; text-generation-inference `decode_token`.
  */
-import { normalizeOptionKeys } from '../core/option_keys';
+import { normalizeOptionKeys, type WithSnakeCase } from '../core/option_keys';
 import type { Streamer, TextTokenizer } from './types';
 
 const REPLACEMENT = '\uFFFD';
@@ -148,7 +148,7 @@ export class TextStreamer implements Streamer {
    */
   constructor(
     private readonly tokenizer: TextTokenizer,
-    options: TextStreamerOptions = {},
+    options: WithSnakeCase<TextStreamerOptions> & { readonly callback_function?: (text: string) => void; readonly token_callback_function?: (ids: readonly number[]) => void } = {},
   ) {
     this.options = normalizeOptionKeys(options, {
       keys: STREAMER_KEYS,
