@@ -7,16 +7,18 @@ import * as fs from 'fs';
 import * as readline from 'readline';
 import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIO } from './command';
-import { backendFlag, numberFlag } from './flags';
+import { backendFlag, modelDirFlag, numberFlag } from './flags';
+import { builtinModelPath } from '../builtin_model';
 import { loadTokenizer } from '../../loaders/tokenizer';
 import { loadCausalLM } from '../../loaders/pretrained';
 import { useBackend } from '../backends';
 import { generateStream, type ChatMessage, type GenerateOptions, type GenerateResult } from '../generation';
 
-const USAGE = `usage: loom chat --model DIR [--system TEXT] [--template FILE] [--max-new-tokens N]
+const USAGE = `usage: loom chat [--model DIR] [--system TEXT] [--template FILE] [--max-new-tokens N]
                  [--temperature T] [--top-k K] [--top-p P] [--seed S] [--show-prompt] [--backend cpu|wasm|webgpu]
 
-Chats with the checkpoint in DIR (config.json, model.safetensors, tokenizer files). Type a
+Chats with the checkpoint in DIR (config.json, model.safetensors, tokenizer files; default: the
+built-in names model). Type a
 message and press Enter; the reply streams back. The conversation so far is sent every turn,
 rendered with the tokenizer's chat template (--template FILE: a Jinja template to use instead;
 tokenizers without a template get ChatML). Reads until end of input (Ctrl-D) or a line "/exit";
@@ -50,7 +52,8 @@ async function run(argv: string[], io: ChatIO): Promise<number> {
     allowPositionals: false,
     strict: true,
   });
-  if (values.model === undefined) throw new UsageError('--model DIR is required');
+  // as `loom generate`: without --model, the built-in names model (it answers with a name)
+  values.model = values.model === undefined ? builtinModelPath() : modelDirFlag(values.model);
   const backend = backendFlag(values.backend);
   const options: GenerateOptions = {
     maxNewTokens: numberFlag(values['max-new-tokens'], '--max-new-tokens', { integer: true, default: 128 }),

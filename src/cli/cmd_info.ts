@@ -6,9 +6,11 @@ import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIO } from './command';
 import { listModelIds, loadModelFromString } from '../../loaders/loom_json';
 import { modelInfo } from './cmd_logits';
+import { backendFlag, modelDirFlag } from './flags';
+import { useBackend } from '../backends';
 
-const USAGE = `usage: loom info <model.json> [--id ID] [--json]
-       loom info --model DIR [--json]
+const USAGE = `usage: loom info <model.json> [--id ID] [--json] [--backend cpu|wasm|webgpu]
+       loom info --model DIR [--json] [--backend cpu|wasm|webgpu]
 
 Describes a LOOM JSON bundle (grid, layers, sizes, parameter counts) or, with --model,
 a Hugging Face checkpoint folder (architecture, parameter count, memory estimate).`;
@@ -16,12 +18,14 @@ a Hugging Face checkpoint folder (architecture, parameter count, memory estimate
 async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { id: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' } },
+    options: { id: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' }, backend: { type: 'string' } },
     allowPositionals: true,
     strict: true,
   });
+  const backend = backendFlag(values.backend);
+  if (backend !== undefined) await useBackend(backend);
   if (values.model !== undefined) {
-    io.stdout(JSON.stringify(await modelInfo(values.model), null, 2) + '\n');
+    io.stdout(JSON.stringify(await modelInfo(modelDirFlag(values.model)), null, 2) + '\n');
     return 0;
   }
   const file = positionals[0];

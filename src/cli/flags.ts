@@ -2,6 +2,7 @@
  * Typed parsers for the values of `loom <command>` flags (`node:util` parseArgs gives strings).
  * Every parser throws {@link UsageError}, so a bad value exits with code 2.
  */
+import * as fs from 'fs';
 import { BACKEND_NAMES, type BackendName } from '../backends';
 import { UsageError } from './command';
 
@@ -41,6 +42,19 @@ export function backendFlag(value: string | undefined): BackendName | undefined 
   if (value === undefined) return undefined;
   if (!(BACKEND_NAMES as readonly string[]).includes(value)) throw new UsageError(`--backend: expected one of ${BACKEND_NAMES.join(', ')}, got '${value}'`);
   return value as BackendName;
+}
+
+/**
+ * A `--model` value: a URL or Hub id passes as it is; a local path (absolute, `./`, `../`, `~`)
+ * must be an existing directory.
+ * @throws UsageError `--model /x: no such directory` / `--model f: not a directory`.
+ */
+export function modelDirFlag(value: string, flag = '--model'): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return value; // http://, https://, file://
+  const exists = fs.existsSync(value);
+  if (exists && !fs.statSync(value).isDirectory()) throw new UsageError(`${flag} ${value}: not a directory (give the checkpoint folder holding config.json)`);
+  if (!exists && /^(\/|\.{1,2}(\/|\\|$)|~|[A-Za-z]:[\\/])/.test(value)) throw new UsageError(`${flag} ${value}: no such directory`);
+  return value;
 }
 
 /**

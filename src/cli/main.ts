@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { COMMANDS } from './commands';
 import { UsageError, type CliIO } from './command';
 import { errorMessage } from '../core/errors';
@@ -15,6 +17,18 @@ async function ensureBackend(): Promise<void> {
   }
 }
 
+/** The `version` of the package.json above this file (src/cli or dist/src/cli). */
+export function packageVersion(): string {
+  for (let dir = __dirname, i = 0; i < 5; i++, dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file)) {
+      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'loom-tfjs' && typeof pkg.version === 'string') return pkg.version;
+    }
+  }
+  return 'unknown';
+}
+
 /** Top-level help text listing every command. */
 export function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -22,7 +36,7 @@ export function helpText(): string {
   return [
     'loom: LOOM networks and Hugging Face transformers on TensorFlow.js',
     '',
-    'usage: loom <command> [options]     (loom <command> --help for details)',
+    'usage: loom <command> [options]     (loom <command> --help for details; loom --version)',
     '',
     'commands:',
     ...lines,
@@ -37,9 +51,18 @@ export function helpText(): string {
  */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    // a bare `loom` is a usage error: help on stderr, exit 2
+    io.stderr(helpText() + '\n');
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     io.stdout(helpText() + '\n');
-    return name === undefined ? 2 : 0;
+    return 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.stdout(`loom-tfjs ${packageVersion()}\n`);
+    return 0;
   }
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) {
