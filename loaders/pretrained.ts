@@ -8,7 +8,7 @@ import type { DecoderLM } from '../src/transformer/model';
 import type { WeightSource } from '../src/transformer/weights';
 import { parseHFConfig, type ModelConfig } from './hf_config';
 import { parseJsonAs } from './json_read';
-import { isUrlString, joinSource, readText, type ByteSource, type ProgressCallback } from './byte_source';
+import { isUrlString, joinSource, readText, readTextIfPresent, type ByteSource, type ProgressCallback } from './byte_source';
 import { loadSafetensors, loadShardedSafetensors } from './safetensors';
 
 /** Files or objects of a checkpoint given directly. */
@@ -73,11 +73,12 @@ async function exists(src: string): Promise<boolean> {
  * @throws ConfigError when config.json is missing or invalid.
  */
 export async function loadModelConfig(dir: string | URL): Promise<ModelConfig> {
-  const configPath = joinSource(dir, 'config.json');
-  if (!(await exists(configPath))) throw new ConfigError(`${String(dir)}: config.json not found`);
-  const genPath = joinSource(dir, 'generation_config.json');
-  const gen = (await exists(genPath)) ? parseJson(await readText(genPath), 'generation_config.json') : undefined;
-  return parseHFConfig(parseJson(await readText(configPath), 'config.json'), gen);
+  // one GET per file (no HEAD probes, which pages log as aborted requests)
+  const configText = await readTextIfPresent(joinSource(dir, 'config.json'));
+  if (configText === undefined) throw new ConfigError(`${String(dir)}: config.json not found`);
+  const genText = await readTextIfPresent(joinSource(dir, 'generation_config.json'));
+  const gen = genText === undefined ? undefined : parseJson(genText, 'generation_config.json');
+  return parseHFConfig(parseJson(configText, 'config.json'), gen);
 }
 
 /**
@@ -93,8 +94,20 @@ export async function resolvePretrained(source: PretrainedSource, options: LoadC
     const config = await loadModelConfig(source);
     const single = joinSource(source, 'model.safetensors');
     const index = joinSource(source, 'model.safetensors.index.json');
-    if (await exists(single)) return { config, weights: await loadSafetensors(single, { onProgress: options.onProgress, file: single }) };
-    if (await exists(index)) return { config, weights: await loadShardedSafetensors(index, { onProgress: options.onProgress }) };
+    if (isUrlString(single)) {
+      // GET model.safetensors directly; only a 404 sends us to the sharded index
+      try {
+        return { config, weights: await loadSafetensors(single, { onProgress: options.onProgress, file: single }) };
+      } catch (e) {
+        if (!(e instanceof SafetensorsError && / HTTP 404 /.test(e.message))) throw e;
+      }
+      try {
+        return { config, weights: await loadShardedSafetensors(index, { onProgress: options.onProgress }) };
+      } catch (e) {
+        if (!(e instanceof SafetensorsError && / HTTP 404 /.test(e.message))) throw e;
+      }
+    } else if (await exists(single)) return { config, weights: await loadSafetensors(single, { onProgress: options.onProgress, file: single }) };
+    else if (await exists(index)) return { config, weights: await loadShardedSafetensors(index, { onProgress: options.onProgress }) };
     throw new SafetensorsError(`${String(source)}: neither model.safetensors nor model.safetensors.index.json found`);
   }
   const gen = source.generationConfig === undefined ? undefined : await jsonFrom(source.generationConfig, 'generation_config.json');
