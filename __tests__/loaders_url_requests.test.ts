@@ -82,3 +82,8 @@ describe('CORS', () => {
     await expect(loadCausalLM(url)).rejects.toThrow(/fetch failed: .*Access-Control-Allow-Origin \(CORS\)/);
   });
 });
+
+test("loadCausalLM options: 'device' explains the global backend; unknown keys name the closest", async () => {
+  await expect(loadCausalLM(DIR, { device: 'webgpu' } as never)).rejects.toThrow(/no 'device' \/ 'dtype' option: the tfjs backend is global \(call useBackend\('webgpu'\) first\)/);
+  await expect(loadCausalLM(DIR, { onProgres: () => undefined } as never)).rejects.toThrow(/loadCausalLM: unknown option 'onProgres'; did you mean 'onProgress'\?/);
+});

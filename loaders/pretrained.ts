@@ -3,6 +3,7 @@
  * folder path, a URL folder, or files/objects already in memory.
  */
 import { ConfigError, SafetensorsError } from '../src/core/errors';
+import { normalizeOptionKeys } from '../src/core/option_keys';
 import { buildCausalLM } from '../src/transformer/architectures';
 import type { DecoderLM } from '../src/transformer/model';
 import type { WeightSource } from '../src/transformer/weights';
@@ -119,10 +120,14 @@ export async function resolvePretrained(source: PretrainedSource, options: LoadC
 /**
  * Loads a causal LM. The weights are validated (names, dtypes, shapes against config.json) before
  * the model is returned; on any error nothing stays allocated.
- * @throws ConfigError for config problems, SafetensorsError for malformed or missing tensors,
+ * @throws ConfigError for config problems or an unknown option key (`device` explained), SafetensorsError for malformed or missing tensors,
  *   ShapeError for tensors whose shapes contradict config.json.
  */
-export async function loadCausalLM(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<DecoderLM> {
+export async function loadCausalLM(source: PretrainedSource, rawOptions: LoadCausalLMOptions = {}): Promise<DecoderLM> {
+  if (rawOptions && typeof rawOptions === 'object' && ('device' in rawOptions || 'dtype' in rawOptions)) {
+    throw new ConfigError("loadCausalLM: no 'device' / 'dtype' option: the tfjs backend is global (call useBackend('webgpu') first), weights run in float32; pipeline('text-generation', dir, { device, dtype }) takes both");
+  }
+  const options = normalizeOptionKeys(rawOptions, { keys: ['onProgress'], aliases: { progress_callback: 'onProgress' }, where: 'loadCausalLM' }) as LoadCausalLMOptions;
   const { config, weights } = await resolvePretrained(source, options);
   return buildCausalLM(config, weights);
 }
