@@ -11,7 +11,7 @@ import { Template } from '@huggingface/jinja';
 import { TokenizerError, errorMessage } from '../src/core/errors';
 import { readBytes, isUrlString, joinSource } from './byte_source';
 import type { ChatMessage, TextTokenizer } from '../src/generation/types';
-import { normalizeOptionKeys } from '../src/core/option_keys';
+import { normalizeOptionKeys, type WithSnakeCase } from '../src/core/option_keys';
 import { batchDecode, encodeBatch, type BatchDecodeOptions, type BatchEncoding, type BatchEncodingRow, type EncodeBatchOptions } from './tokenizer_batch';
 
 /** JSON given as bytes, JSON text or an already-parsed object. */
@@ -250,17 +250,17 @@ export class Tokenizer implements TextTokenizer {
   }
 
   /** transformers.js's name of {@link applyChatTemplate}. */
-  apply_chat_template(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): number[] | string | BatchEncodingRow {
+  apply_chat_template(messages: readonly ChatMessage[], options: WithSnakeCase<ChatTemplateOptions> = {}): number[] | string | BatchEncodingRow {
     return this.applyChatTemplate(messages, options as ChatTemplateOptions & { returnDict: true });
   }
 
   /** transformers.js's `tokenizer(texts, { padding, truncation, max_length })`: see {@link encodeBatch}. */
-  encodeBatch(texts: string | readonly string[], options: EncodeBatchOptions = {}): BatchEncoding {
+  encodeBatch(texts: string | readonly string[], options: WithSnakeCase<EncodeBatchOptions> = {}): BatchEncoding {
     return encodeBatch(this, texts, options);
   }
 
   /** transformers.js's `batch_decode(rows, { skip_special_tokens })`. */
-  batch_decode(rows: readonly ArrayLike<number>[], options: BatchDecodeOptions = {}): string[] {
+  batch_decode(rows: readonly ArrayLike<number>[], options: WithSnakeCase<BatchDecodeOptions> = {}): string[] {
     return batchDecode(this, rows, options);
   }
 

@@ -6,7 +6,7 @@
  * Ref: transformers `PreTrainedTokenizerBase.__call__` (padding / truncation semantics).
  */
 import { TokenizerError } from '../src/core/errors';
-import { normalizeOptionKeys } from '../src/core/option_keys';
+import { normalizeOptionKeys, type WithSnakeCase } from '../src/core/option_keys';
 
 /** Options of {@link encodeBatch} (snake_case spellings accepted). */
 export interface EncodeBatchOptions {
@@ -50,7 +50,7 @@ const ENCODE_KEYS = ['padding', 'truncation', 'maxLength', 'addSpecialTokens', '
  * @throws ConfigError for an unknown option key; TokenizerError for `maxLength` missing where needed, or padding
  *   without a pad token (as transformers, which asks for one).
  */
-export function encodeBatch(tokenizer: BatchTokenizer, texts: string | readonly string[], options: EncodeBatchOptions = {}): BatchEncoding {
+export function encodeBatch(tokenizer: BatchTokenizer, texts: string | readonly string[], options: WithSnakeCase<EncodeBatchOptions> = {}): BatchEncoding {
   const o = normalizeOptionKeys(options, { keys: ENCODE_KEYS, where: 'tokenizer' }) as EncodeBatchOptions;
   const list = typeof texts === 'string' ? [texts] : texts;
   const max = o.maxLength;
@@ -90,7 +90,7 @@ export interface BatchDecodeOptions {
  * Decodes each row of ids.
  * @throws ConfigError for an unknown option key; TokenizerError for a bad id.
  */
-export function batchDecode(tokenizer: BatchTokenizer, rows: readonly ArrayLike<number>[], options: BatchDecodeOptions = {}): string[] {
+export function batchDecode(tokenizer: BatchTokenizer, rows: readonly ArrayLike<number>[], options: WithSnakeCase<BatchDecodeOptions> = {}): string[] {
   const o = normalizeOptionKeys(options, { keys: ['skipSpecialTokens'], where: 'batch_decode' }) as BatchDecodeOptions;
   return rows.map((r) => tokenizer.decode(r, o));
 }
