@@ -49,8 +49,9 @@ describe('option names', () => {
     expect(() => normalizeGenerateOptions({ maxNewToken: 5 })).toThrow(/unknown option 'maxNewToken'; did you mean 'maxNewTokens'\?/);
     expect(() => normalizeGenerateOptions({ temprature: 0.5 })).toThrow(/did you mean 'temperature'/);
     expect(() => normalizeGenerateOptions({ maxNewTokens: 5, max_new_tokens: 6 })).toThrow(/given twice/);
-    expect(() => normalizeGenerateOptions({ num_beams: 4 })).toThrow(/numBeams is 4; only 1 is supported/);
-    expect(normalizeGenerateOptions({ num_beams: 1 })).toEqual({ numBeams: 1 });
+    expect(() => normalizeGenerateOptions({ num_return_sequences: 4 })).toThrow(/numReturnSequences is 4; only 1 is supported/);
+    expect(() => normalizeGenerateOptions({ num_beams: 0 })).toThrow(/numBeams is 0, expected an integer >= 1/);
+    expect(normalizeGenerateOptions({ num_beams: 4, length_penalty: 0.5 })).toEqual({ numBeams: 4, lengthPenalty: 0.5 });
   });
 
   test('generate(..., { max_new_tokens: 5 }) makes 5 tokens (it made 50 before)', async () => {

@@ -12,6 +12,7 @@ import type { CausalLM } from '../transformer/types';
 import { DecodeSession } from './decode_step';
 import { buildLogitsProcessors, type SamplingOptions } from './logits_processors';
 import { createRng, type Rng } from './rng';
+import { beamSearch } from './beam_search';
 import { resolveGenerateOptions } from './options';
 import { IncrementalDecoder } from './streamer';
 import type { ChatMessage, Streamer, TextTokenizer } from './types';
@@ -75,8 +76,12 @@ export interface GenerateOptions extends SamplingOptions {
   streamer?: Streamer;
   /** Add the tokenizer's special tokens (e.g. BOS) when the prompt is a string. Default true. */
   addSpecialTokens?: boolean;
-  /** Beam search width: only 1 (no beam search yet); transformers' `num_beams`. */
+  /** Beam search width (> 1: beam search, greedy only; transformers' `num_beams`). Default 1. */
   numBeams?: number;
+  /** Beam search: hypothesis score = sum of log-probs / length ** lengthPenalty. Default 1. */
+  lengthPenalty?: number;
+  /** Beam search: stop once `numBeams` hypotheses are finished. Default false. */
+  earlyStopping?: boolean;
   /** Sequences per prompt: only 1; transformers' `num_return_sequences`. */
   numReturnSequences?: number;
 }
@@ -199,6 +204,8 @@ export async function* generateStream(
   const decoder = tokenizer ? new IncrementalDecoder(tokenizer, true) : null;
   const signal = options.signal;
 
+  if ((options.numBeams ?? 1) > 1) return yield* beamGenerate(model, tokenizer, prompt, options, { sampling, maxNew, stopIds, processors });
+
   const generated: number[] = [];
   let finishReason: FinishReason = 'length';
   let text = '';
@@ -280,6 +287,47 @@ export async function* generateStream(
       prefillTokensPerSecond: prefillSeconds > 0 ? prompt.length / prefillSeconds : 0,
       decodeTokensPerSecond: steps > 0 && decodeSeconds > 0 ? steps / decodeSeconds : 0,
     },
+  };
+}
+
+/**
+ * The beam-search path of {@link generateStream}: the whole result at once (one text piece), the
+ * streamer and `onToken` told after the search.
+ * @throws ConfigError for beam search with sampling (transformers' beam sampling is not implemented).
+ */
+async function* beamGenerate(
+  model: CausalLM,
+  tokenizer: TextTokenizer | null,
+  prompt: number[],
+  options: GenerateOptions,
+  run: { sampling: boolean; maxNew: number; stopIds: ReadonlySet<number>; processors: ReturnType<typeof buildLogitsProcessors> },
+): AsyncGenerator<string, GenerateResult, undefined> {
+  if (run.sampling) throw new ConfigError('generate: numBeams > 1 with sampling (beam sampling) is not supported; pass doSample: false (do_sample: false)');
+  const t0 = now();
+  const r = beamSearch(model, prompt, {
+    numBeams: options.numBeams as number,
+    maxNewTokens: run.maxNew,
+    stopTokenIds: run.stopIds,
+    processors: run.processors,
+    ...(options.lengthPenalty !== undefined ? { lengthPenalty: options.lengthPenalty } : {}),
+    ...(options.earlyStopping !== undefined ? { earlyStopping: options.earlyStopping } : {}),
+  });
+  const seconds = (now() - t0) / 1000;
+  const ids = r.tokenIds;
+  const stopped = ids.length > 0 && run.stopIds.has(ids[ids.length - 1] as number);
+  let text = tokenizer ? tokenizer.decode(stopped ? ids.slice(0, -1) : ids, { skipSpecialTokens: true }) : '';
+  const cut = findStop(text, (options.stopStrings ?? []).filter((s) => s.length > 0), 0);
+  if (cut >= 0) text = text.slice(0, cut);
+  options.streamer?.put(prompt);
+  if (ids.length > 0) options.streamer?.put(ids);
+  options.streamer?.end();
+  ids.forEach((tokenId, index) => options.onToken?.({ tokenId, index, text: index === ids.length - 1 ? text : '' }));
+  if (text) yield text;
+  return {
+    text,
+    tokenIds: ids,
+    finishReason: stopped || cut >= 0 ? 'stop' : 'length',
+    stats: { promptTokens: prompt.length, generatedTokens: ids.length, prefillTokensPerSecond: 0, decodeTokensPerSecond: seconds > 0 ? ids.length / seconds : 0 },
   };
 }
 

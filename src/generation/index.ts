@@ -8,3 +8,4 @@ export * from './decode_step';
 export * from './generate';
 export * from './ban_processors';
 export * from './options';
+export * from './beam_search';

@@ -33,21 +33,23 @@ const GENERATE_KEYS = {
   streamer: true,
   addSpecialTokens: true,
   numBeams: true,
+  lengthPenalty: true,
+  earlyStopping: true,
   numReturnSequences: true,
 } as const satisfies Record<keyof GenerateOptions, true>;
 
 /**
  * {@link GenerateOptions} from what a caller passed (camelCase or transformers' snake_case).
- * @throws ConfigError for an unknown key (naming the closest), a key given twice, beam search
- *   (`num_beams` > 1) or several sequences (`num_return_sequences` > 1), which are not implemented.
+ * @throws ConfigError for an unknown key (naming the closest), a key given twice, or several
+ *   sequences (`num_return_sequences` > 1), which are not implemented.
  */
 export function normalizeGenerateOptions(options: object | undefined | null, where = 'generate'): GenerateOptions {
   const o = normalizeOptionKeys(options, { keys: Object.keys(GENERATE_KEYS), aliases: { eos_token_id: 'stopTokenIds' }, where }) as GenerateOptions & { stopTokenIds?: unknown };
   if (typeof o.stopTokenIds === 'number') o.stopTokenIds = [o.stopTokenIds];
-  for (const k of ['numBeams', 'numReturnSequences'] as const) {
-    const v = o[k];
-    if (v !== undefined && v !== 1) throw new ConfigError(`${where}: ${k} is ${String(v)}; only 1 is supported (no beam search / several sequences yet)`);
-  }
+  const beams = o.numBeams;
+  if (beams !== undefined && (!Number.isInteger(beams) || beams < 1)) throw new ConfigError(`${where}: numBeams is ${String(beams)}, expected an integer >= 1`);
+  const n = o.numReturnSequences;
+  if (n !== undefined && n !== 1) throw new ConfigError(`${where}: numReturnSequences is ${String(n)}; only 1 is supported (one sequence per prompt)`);
   return o;
 }
 
