@@ -83,3 +83,24 @@ test('chat without --model talks to the built-in model', async () => {
   expect(code).toBe(0);
   expect(c.stdout().trim().length).toBeGreaterThan(0);
 });
+
+test('chat keeps one KV cache: a later turn prefills only what the history does not share', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loom-chat-'));
+  try {
+    const template = path.join(dir, 'chatml.jinja');
+    // a short history template (the names model has 64 positions): every message, then a separator
+    fs.writeFileSync(template, "{{ bos_token }}{% for m in messages %}{{ m['content'] }} {% endfor %}");
+    const c = bufferIO();
+    const stdin = Readable.from(['Ma\n', 'Jo\n', '/exit\n']);
+    const code = await chatCommand.run(['--template', template, '--max-new-tokens', '4', '--seed', '1', '--backend', 'cpu', '--show-prompt'], { ...c.io, stdin } as never);
+    expect(code).toBe(0);
+    const prefills = [...c.stderr().matchAll(/\[prefill\] (\d+) of (\d+) prompt tokens/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    expect(prefills).toHaveLength(2);
+    expect(prefills[0]?.[0]).toBe(prefills[0]?.[1]); // first turn: everything
+    const [fed, total] = prefills[1] as [number, number];
+    expect(total).toBeGreaterThan(prefills[0]?.[1] as number);
+    expect(fed).toBeLessThan(total / 2); // the first turn's tokens came from the cache
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

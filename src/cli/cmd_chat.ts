@@ -12,14 +12,15 @@ import { builtinModelPath } from '../builtin_model';
 import { loadTokenizer } from '../../loaders/tokenizer';
 import { loadCausalLM } from '../../loaders/pretrained';
 import { useBackend } from '../backends';
-import { generateStream, type ChatMessage, type GenerateOptions, type GenerateResult } from '../generation';
+import { generateStream, PastKeyValues, type ChatMessage, type GenerateOptions, type GenerateResult } from '../generation';
 
 const USAGE = `usage: loom chat [--model DIR] [--system TEXT] [--template FILE] [--max-new-tokens N]
                  [--temperature T] [--top-k K] [--top-p P] [--seed S] [--show-prompt] [--backend cpu|wasm|webgpu]
 
 Chats with the checkpoint in DIR (config.json, model.safetensors, tokenizer files; default: the
 built-in names model). Type a
-message and press Enter; the reply streams back. The conversation so far is sent every turn,
+message and press Enter; the reply streams back. The conversation so far is sent every turn
+(only what the KV cache does not hold yet is computed),
 rendered with the tokenizer's chat template (--template FILE: a Jinja template to use instead;
 tokenizers without a template get ChatML). Reads until end of input (Ctrl-D) or a line "/exit";
 "/reset" forgets the history. --show-prompt prints each rendered prompt to stderr. Defaults: --max-new-tokens 128, --temperature 0.7, --top-k 50.`;
@@ -71,6 +72,8 @@ async function run(argv: string[], io: ChatIO): Promise<number> {
   const system: ChatMessage[] = values.system !== undefined ? [{ role: 'system', content: values.system }] : [];
   let history: ChatMessage[] = [...system];
   const rl = readline.createInterface({ input, terminal: false });
+  // one KV cache for the conversation: each turn prefills only what the history does not share
+  const past = new PastKeyValues(model);
   try {
     if (interactive) io.stderr('> ');
     for await (const raw of rl) {
@@ -78,12 +81,15 @@ async function run(argv: string[], io: ChatIO): Promise<number> {
       if (line === '/exit') break;
       if (line === '/reset') {
         history = [...system];
+        past.dispose();
         io.stderr('(history cleared)\n');
       } else if (line !== '') {
         history.push({ role: 'user', content: line });
         const ids = tokenizer.applyChatTemplate(history, { addGenerationPrompt: true, chatTemplate: template }) as number[];
         if (values['show-prompt']) io.stderr(`[prompt] ${JSON.stringify(tokenizer.decode(ids))}\n`);
-        const it = generateStream(model, tokenizer, ids, options);
+        let reused = 0;
+        while (reused < Math.min(past.ids.length, ids.length - 1) && past.ids[reused] === ids[reused]) reused++;
+        const it = generateStream(model, tokenizer, ids, { ...options, pastKeyValues: past });
         let result: GenerateResult;
         for (;;) {
           const r = await it.next();
@@ -94,6 +100,7 @@ async function run(argv: string[], io: ChatIO): Promise<number> {
           io.stdout(r.value);
         }
         io.stdout('\n');
+        if (values['show-prompt']) io.stderr(`[prefill] ${result.stats.promptTokens - reused} of ${result.stats.promptTokens} prompt tokens\n`);
         history.push({ role: 'assistant', content: result.text.trim() });
       }
       if (interactive) io.stderr('> ');
@@ -101,6 +108,7 @@ async function run(argv: string[], io: ChatIO): Promise<number> {
     return 0;
   } finally {
     rl.close();
+    past.dispose();
     model.dispose();
   }
 }

@@ -13,6 +13,7 @@ import { DecodeSession } from './decode_step';
 import { buildLogitsProcessors, type SamplingOptions } from './logits_processors';
 import { createRng, type Rng } from './rng';
 import { beamSearch } from './beam_search';
+import type { PastKeyValues } from './past_key_values';
 import { resolveGenerateOptions } from './options';
 import { IncrementalDecoder } from './streamer';
 import type { ChatMessage, Streamer, TextTokenizer } from './types';
@@ -82,6 +83,11 @@ export interface GenerateOptions extends SamplingOptions {
   lengthPenalty?: number;
   /** Beam search: stop once `numBeams` hypotheses are finished. Default false. */
   earlyStopping?: boolean;
+  /**
+   * A cache kept across calls (transformers' `past_key_values`): only the prompt ids after the
+   * longest prefix it holds are prefilled, and it is updated for the next call.
+   */
+  pastKeyValues?: PastKeyValues;
   /** Sequences per prompt: only 1; transformers' `num_return_sequences`. */
   numReturnSequences?: number;
 }
@@ -216,11 +222,14 @@ export async function* generateStream(
   let decodeStart = 0;
   let decodeEnd = 0;
   let session: DecodeSession | null = null;
+  let failed = false;
   options.streamer?.put(prompt);
   try {
     if (maxNew > 0 && signal?.aborted) finishReason = 'abort';
     if (maxNew > 0 && !signal?.aborted) {
-      session = new DecodeSession(model, prompt, { processors, sampling, rng, maxNewTokens: maxNew });
+      const past = options.pastKeyValues;
+      if (past && past.model !== model) throw new ConfigError('generate: pastKeyValues belongs to another model');
+      session = new DecodeSession(model, prompt, { processors, sampling, rng, maxNewTokens: maxNew, ...(past ? { reuse: past.prepare(prompt, maxNew) } : {}) });
       const t0 = now();
       let logits = await readLogits(session.forward());
       prefillSeconds = (now() - t0) / 1000;
@@ -271,7 +280,12 @@ export async function* generateStream(
       const rest = decoder.flush();
       if (rest) yield rest;
     }
+  } catch (e) {
+    failed = true;
+    options.pastKeyValues?.dispose(); // the cache may hold part of a failed step: start afresh next time
+    throw e;
   } finally {
+    if (session && options.pastKeyValues && !failed) options.pastKeyValues.update(session.cachedIds);
     session?.dispose();
     options.streamer?.end();
   }

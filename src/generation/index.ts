@@ -9,3 +9,4 @@ export * from './generate';
 export * from './ban_processors';
 export * from './options';
 export * from './beam_search';
+export * from './past_key_values';

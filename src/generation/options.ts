@@ -36,6 +36,7 @@ const GENERATE_KEYS = {
   lengthPenalty: true,
   earlyStopping: true,
   numReturnSequences: true,
+  pastKeyValues: true,
 } as const satisfies Record<keyof GenerateOptions, true>;
 
 /**

@@ -43,6 +43,8 @@ export interface KVCache {
   readonly length: number;
   /** Capacity in positions. */
   readonly maxLength: number;
+  /** Keeps only the first `length` positions (optional: caches without it are rebuilt instead). */
+  truncate?(length: number): void;
   dispose(): void;
 }
 
