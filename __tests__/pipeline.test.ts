@@ -69,6 +69,8 @@ describe('tokenizer batch calls', () => {
     expect(padded.attention_mask[0]?.reduce((s, v) => s + v, 0)).toBe(tok.encode('Ma').length);
     expect(() => tok.encodeBatch(['a'], { truncation: true })).toThrow(/truncation needs max_length/);
     expect(() => tok.encodeBatch(['a'], { max_lenght: 3 } as never)).toThrow(/unknown option 'max_lenght'; did you mean 'max_length'\?/);
+    expect(tok.encodeBatch(['Ma'], { return_tensor: false }).input_ids).toEqual([tok.encode('Ma')]);
+    expect(() => tok.encodeBatch(['Ma'], { return_tensor: true } as never)).toThrow(/return_tensor: true is not supported/);
   });
 
   test('batch_decode decodes each row; skip_special_tokens drops <s> and padding', () => {

@@ -20,6 +20,8 @@ export interface EncodeBatchOptions {
   addSpecialTokens?: boolean;
   /** Pad on the `'right'` (default, as transformers) or the `'left'` (for batched generation). */
   paddingSide?: 'left' | 'right';
+  /** transformers.js's `return_tensor`: only `false` (plain arrays, what this returns) is accepted. */
+  returnTensor?: false;
 }
 
 /** Result of {@link encodeBatch}: one row per text. */
@@ -43,7 +45,7 @@ export interface BatchTokenizer {
   readonly eosTokenId?: number;
 }
 
-const ENCODE_KEYS = ['padding', 'truncation', 'maxLength', 'addSpecialTokens', 'paddingSide'] as const satisfies readonly (keyof EncodeBatchOptions)[];
+const ENCODE_KEYS = ['padding', 'truncation', 'maxLength', 'addSpecialTokens', 'paddingSide', 'returnTensor'] as const satisfies readonly (keyof EncodeBatchOptions)[];
 
 /**
  * Encodes one text or several, truncating and padding as transformers does.
@@ -52,6 +54,9 @@ const ENCODE_KEYS = ['padding', 'truncation', 'maxLength', 'addSpecialTokens', '
  */
 export function encodeBatch(tokenizer: BatchTokenizer, texts: string | readonly string[], options: WithSnakeCase<EncodeBatchOptions> = {}): BatchEncoding {
   const o = normalizeOptionKeys(options, { keys: ENCODE_KEYS, where: 'tokenizer' }) as EncodeBatchOptions;
+  if ((o.returnTensor as boolean | undefined) === true) {
+    throw new TokenizerError("tokenizer: return_tensor: true is not supported; the result holds plain arrays (make a tensor with tf.tensor2d(input_ids, undefined, 'int32'))");
+  }
   const list = typeof texts === 'string' ? [texts] : texts;
   const max = o.maxLength;
   if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new TokenizerError(`tokenizer: max_length is ${max}, expected an integer >= 1`);
