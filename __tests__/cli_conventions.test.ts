@@ -63,6 +63,16 @@ test('info and tokenize accept --backend', async () => {
   }
 });
 
+test('info --model prints text, and JSON only with --json', async () => {
+  let c = bufferIO();
+  expect(await runCli(['info', '--model', builtinModelPath()], c.io)).toBe(0);
+  expect(c.stdout()).toMatch(/^modelType: llama$/m);
+  expect(c.stdout()).not.toMatch(/^\{/);
+  c = bufferIO();
+  expect(await runCli(['info', '--model', builtinModelPath(), '--json'], c.io)).toBe(0);
+  expect(JSON.parse(c.stdout())).toMatchObject({ modelType: 'llama' });
+});
+
 test('generate / info --model on a missing folder say "no such directory"', async () => {
   let c = bufferIO();
   expect(await runCli(['generate', '--model', '/nonexistent', '--prompt', 'a'], c.io)).toBe(2);

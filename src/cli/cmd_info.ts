@@ -25,7 +25,9 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   const backend = backendFlag(values.backend);
   if (backend !== undefined) await useBackend(backend);
   if (values.model !== undefined) {
-    io.stdout(JSON.stringify(await modelInfo(modelDirFlag(values.model)), null, 2) + '\n');
+    const info = await modelInfo(modelDirFlag(values.model));
+    // text unless --json, as for LOOM files
+    io.stdout((values.json ? JSON.stringify(info, null, 2) : Object.entries(info).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`).join('\n')) + '\n');
     return 0;
   }
   const file = positionals[0];
