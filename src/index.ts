@@ -86,3 +86,5 @@ export type { PipelineOptions, TextGenerationPipeline, TextGenerationOutput, Tex
 export { encodeBatch, batchDecode } from '../loaders/tokenizer_batch';
 export type { EncodeBatchOptions, BatchEncoding, BatchEncodingRow, BatchDecodeOptions } from '../loaders/tokenizer_batch';
 export type { GenerationDefaults } from './transformer/types';
+export { normalizeOptionKeys, closestName, snakeCase } from './core/option_keys';
+export type { OptionKeySpec, SnakeCase, WithSnakeCase } from './core/option_keys';
