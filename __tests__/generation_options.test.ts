@@ -69,6 +69,14 @@ describe('option names', () => {
     await generate(model, letters, 'ab', { maxNewTokens: 3, streamer });
     expect(printed.join('')).toBe('cde');
     expect(() => new TextStreamer(letters, { skip_promt: true } as never)).toThrow(/TextStreamer: unknown option 'skip_promt'; did you mean 'skip_prompt'\?/);
+    const seen: (boolean | undefined)[] = [];
+    const spy: TextTokenizer = { ...letters, decode: (ids, o) => (seen.push(o?.skipSpecialTokens), letters.decode(ids, o)) };
+    const kw = new TextStreamer(spy, { decode_kwargs: { skip_special_tokens: false }, callback_function: () => undefined });
+    kw.put([0]);
+    kw.put([1]);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((v) => v === false)).toBe(true); // transformers.js's decode_kwargs reach decode
+    expect(() => new TextStreamer(letters, { decode_kwargs: { skip_special_token: true } } as never)).toThrow(/decode_kwargs: unknown option 'skip_special_token'; did you mean 'skip_special_tokens'\?/);
     model.dispose();
   });
 });

@@ -120,9 +120,11 @@ export interface TextStreamerOptions {
   callback?: (text: string) => void;
   /** Receives the ids of each `put` (after `skipPrompt`); transformers.js: `token_callback_function`. */
   tokenCallback?: (ids: readonly number[]) => void;
+  /** transformers.js's `decode_kwargs`: only `skip_special_tokens` / `skipSpecialTokens` is read. */
+  decodeKwargs?: { readonly skip_special_tokens?: boolean; readonly skipSpecialTokens?: boolean };
 }
 
-const STREAMER_KEYS = ['skipPrompt', 'skipSpecialTokens', 'callback', 'tokenCallback'] as const satisfies readonly (keyof TextStreamerOptions)[];
+const STREAMER_KEYS = ['skipPrompt', 'skipSpecialTokens', 'callback', 'tokenCallback', 'decodeKwargs'] as const satisfies readonly (keyof TextStreamerOptions)[];
 
 function defaultPrint(text: string): void {
   const out = typeof process !== 'undefined' ? process.stdout : undefined;
@@ -139,7 +141,7 @@ export class TextStreamer implements Streamer {
   private promptSeen = false;
   private readonly print: (text: string) => void;
 
-  private readonly options: TextStreamerOptions;
+  private options: TextStreamerOptions;
 
   /**
    * @param options camelCase or transformers.js names (`skip_prompt`, `skip_special_tokens`,
@@ -155,6 +157,8 @@ export class TextStreamer implements Streamer {
       aliases: { callback_function: 'callback', token_callback_function: 'tokenCallback' },
       where: 'TextStreamer',
     }) as TextStreamerOptions;
+    const kw = normalizeOptionKeys(this.options.decodeKwargs, { keys: ['skipSpecialTokens'], where: 'TextStreamer decode_kwargs' }) as { skipSpecialTokens?: boolean };
+    if (kw.skipSpecialTokens !== undefined && this.options.skipSpecialTokens === undefined) this.options = { ...this.options, skipSpecialTokens: kw.skipSpecialTokens };
     this.decoder = new IncrementalDecoder(tokenizer, this.options.skipSpecialTokens ?? true);
     this.print = this.options.callback ?? defaultPrint;
   }
