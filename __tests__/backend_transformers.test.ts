@@ -11,8 +11,9 @@ import { saveSafetensors, type TensorToSave } from '../loaders/safetensors';
 import type { BackendName } from '../src/backends';
 import { checkpointShapes, type BenchModelShape } from '../bench/decode_models';
 import { availableBackends, onEachBackend, relativeError } from './helpers/backend_compare';
+import { FIXTURES } from './helpers/fixtures';
 
-const FIX = path.join(__dirname, '..', '..', 'shared', 'fixtures');
+const FIX = FIXTURES;
 const GOLD = path.join(FIX, 'loom-golden');
 
 /** Seeded random checkpoint of a bench shape, plus q/k/v biases for qwen2. */

@@ -1,13 +1,13 @@
 /** `loom chat` with piped stdin: one reply per line, history kept, /reset and /exit. */
-import * as path from 'path';
 import { Readable } from 'stream';
 import { chatCommand } from '../src/cli/cmd_chat';
 import { runCli } from '../src/cli/main';
 import { bufferIO, ensureRegistered } from './helpers/cli_io';
+import { TINY_GPT2 } from './helpers/fixtures';
 
 ensureRegistered(chatCommand);
 
-const TINY = path.join(__dirname, '..', '..', 'shared', 'fixtures', 'tiny-random-gpt2');
+const TINY = TINY_GPT2;
 
 test('replies to each piped line; every turn renders the whole history with the chat template', async () => {
   const c = bufferIO();

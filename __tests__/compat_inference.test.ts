@@ -20,9 +20,9 @@ import {
 import { loadCausalLM } from '../loaders/pretrained';
 import { loadTokenizer } from '../loaders/tokenizer';
 import { generate } from '../src/generation';
+import { TINY_GPT2, SEED_README } from './helpers/fixtures';
 
-const SHARED = path.join(__dirname, '..', '..', 'shared');
-const TINY = path.join(SHARED, 'fixtures', 'tiny-random-gpt2');
+const TINY = TINY_GPT2;
 const read = (...p: string[]): Uint8Array => new Uint8Array(fs.readFileSync(path.join(...p)));
 
 beforeAll(async () => {
@@ -135,7 +135,7 @@ describe('loaded tiny-random-gpt2', () => {
 
 describe("the seed README's inference snippet", () => {
   it('runs unchanged against the installed globals (fetch served from the tiny GPT-2 folder)', async () => {
-    const readme = fs.readFileSync(path.join(SHARED, 'seed', 'loom-wasm-README.md'), 'utf8');
+    const readme = fs.readFileSync(SEED_README, 'utf8');
     const m = /### JavaScript API\s*```javascript\n([\s\S]*?)\n`{3,4}/.exec(readme);
     expect(m).not.toBeNull();
     const snippet = (m as RegExpExecArray)[1] as string;

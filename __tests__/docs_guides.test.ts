@@ -8,7 +8,7 @@
  * - Each runs with `node` in a scratch folder whose `node_modules` holds `loom-tfjs` (a link to
  *   this repository, so the built `dist/` is reached through package.json `exports`, as for an
  *   installed package) and `@tensorflow` (its dependency), with the repository root as the working
- *   directory (so `../shared/fixtures/...` is the tiny fixtures).
+ *   directory. The blocks use only files the package ships (`builtinModelPath()`, `models/loom/`).
  * - Shell blocks: each command is run with bash in the repository root, except the commands CI
  *   runs itself around the test suite (`npm ci`, `npm test`): running them inside jest would
  *   reinstall node_modules under the running tests or recurse.
@@ -44,11 +44,11 @@ const EXPECT: Record<string, RegExp[]> = {
   'docs/from-tfjs.md:A grid network, typed': [/^\[0\.\d+, 0\.\d+, 0\.\d+\]$/m],
   'docs/from-tfjs.md:Training with `train()`': [/^epoch 200: loss 0\.00\d+/m, /identical after reload: true/],
   'docs/from-tfjs.md:LOOM layers inside `tf.sequential`': [/loss \d\.\d+ -> \d\.\d+/, /^LoomRMSNorm LoomDense$/m],
-  'docs/from-transformersjs.md:Load a model and a tokenizer': [/^gpt2, vocabulary 1000, \d+ ids: \[\d+(, \d+){4}\]$/m, /^\"Hello world, how are you\?\"$/m],
-  'docs/from-transformersjs.md:`generate`': [/^\[length\] 12 tokens, /m],
+  'docs/from-transformersjs.md:Load a model and a tokenizer': [/^llama, vocabulary 59, \d+ ids: \[\d+(, \d+){4}\]$/m, /^\"Mary Ann and Bob\"$/m],
+  'docs/from-transformersjs.md:`generate`': [/^\[(length|stop)\] \d+ tokens, /m],
   'docs/from-transformersjs.md:Streaming: `TextStreamer` or an async iterator': [/^streamer: .+/m, /^iterator: .+/m, /^same text: true$/m],
   'docs/from-transformersjs.md:`pipeline`, snake_case options and batch tokenizer calls': [/^Ma\w+$/m, /"role":"assistant"/, /^\[\[1,1,1(,0)*\],\[1(,1)*\]\] \[ '\w+', '\w+' \]$/m, /unknown option 'max_new_token'; did you mean 'max_new_tokens'\?/],
-  'docs/from-transformersjs.md:From the command line': [/^\[length\] \d+ prompt tokens .*, 8 generated/m, /\"modelType\": \"gpt2\"/],
+  'docs/from-transformersjs.md:From the command line': [/^\[(length|stop)\] \d+ prompt tokens .*, \d+ generated/m, /\"modelType\": \"llama\"/],
 };
 
 type Kind = 'cjs' | 'mjs' | 'ts' | 'sh';

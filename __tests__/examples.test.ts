@@ -14,8 +14,8 @@ const EXAMPLES: Record<string, RegExp[]> = {
   softmax_variants: [/^standard +0\.222 .* sum 1\.000$/m, /^sparsemax +0\.000 .* 1\.000 +sum 1\.000$/m, /^grid 2x3.* sum 2\.000$/m],
   parallel_moe: [/moe: 2 grid layers/],
   save_load: [/identical outputs: true; byte-identical re-save: true/],
-  text_generation: [/^Once upon a time.+\n\[(length|eos|stop)\] \d+ tokens/],
-  tokenization: [/decode: "Hello world, tokenizers!"/, /<\|im_start\|>assistant/],
+  text_generation: [/^Ma.*\n\[(length|eos|stop)\] \d+ tokens/],
+  tokenization: [/decode: "Mary-Jo O'Neil"/, /^chat \(the tokenizer's template\):\n<s>Hi!$/m],
   switch_backends: [/^cpu +network/m, /^wasm +network/m, /backends agree: true/],
 };
 

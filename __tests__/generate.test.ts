@@ -20,8 +20,9 @@ import {
 } from '../src/generation';
 import { ConfigError } from '../src/core/errors';
 import { FakeCausalLM, scriptedLogits, type LogitsFn } from './helpers/fake_causal_lm';
+import { FIXTURES } from './helpers/fixtures';
 
-const FIX = path.join(__dirname, '..', '..', 'shared', 'fixtures');
+const FIX = FIXTURES;
 let gpt2: Tokenizer;
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -14,8 +14,9 @@ import type { DecoderLM } from '../src/transformer/model';
 import { generateCommand } from '../src/cli/cmd_generate';
 import { tokenizeCommand } from '../src/cli/cmd_tokenize';
 import type { CliCommand } from '../src/cli/command';
+import { FIXTURES } from './helpers/fixtures';
 
-const FIX = path.join(__dirname, '..', '..', 'shared', 'fixtures');
+const FIX = FIXTURES;
 const TINY = path.join(FIX, 'tiny-random-gpt2');
 let model: DecoderLM;
 let tok: Tokenizer;

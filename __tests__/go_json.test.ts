@@ -20,8 +20,8 @@ import {
   marshalCompact,
   marshalIndent,
 } from '../loaders/go_json';
+import { GOLDEN, LOOM_FORMAT_SPEC } from './helpers/fixtures';
 
-const GOLDEN = path.join(__dirname, '..', '..', 'shared', 'fixtures', 'loom-golden');
 
 /** float32 keys of the LOOM cfg (format.md section 3); every other number there is an int. */
 const F32_KEYS = new Set(['temperature', 'epsilon', 'entmax_alpha', 'mixture_weights']);
@@ -319,7 +319,7 @@ describe('marshal', () => {
         ['weights', goObject([['fmt', 'jsonModelB64'], ['data', data]])],
       ])]],
     ]);
-    const expected = fs.readFileSync(path.join(__dirname, '..', '..', 'shared', 'loom-spec', 'format.md'), 'utf8')
+    const expected = fs.readFileSync(LOOM_FORMAT_SPEC, 'utf8')
       .split('## 10. Worked example')[1]?.split('```json\n')[1]?.split('\n```')[0];
     expect(expected).toBeDefined();
     expect(marshalIndent(bundle)).toBe(expected);

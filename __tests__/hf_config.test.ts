@@ -2,8 +2,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError } from '../src/core/errors';
 import { parseHFConfig, parseHFConfigText } from '../loaders/hf_config';
+import { FIXTURES } from './helpers/fixtures';
 
-const FIX = path.join(__dirname, '..', '..', 'shared', 'fixtures');
+const FIX = FIXTURES;
 const json = (...p: string[]): unknown => JSON.parse(fs.readFileSync(path.join(FIX, ...p), 'utf8'));
 
 describe('parseHFConfig on real configs', () => {

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
-import * as path from 'path';
 import { loadModelFromString, saveModelToString, buildNetworkFromJSON, listModelIds } from '../loaders/loom_json';
 import { LoomFormatError, ShapeError, UnsupportedLayerError } from '../src/core/errors';
-import { golden, expectClose, SHARED } from './helpers/fixtures';
+import { golden, expectClose, LOOM_FORMAT_SPEC } from './helpers/fixtures';
 import { useBackend } from '../src/backends';
 
 const DENSE_FIXTURES = [
@@ -18,7 +17,7 @@ const DENSE_FIXTURES = [
 
 /** format.md section 10's worked example, read from the spec itself. */
 function specExample(): { pretty: string; minimal: string } {
-  const md = fs.readFileSync(path.join(SHARED, 'loom-spec', 'format.md'), 'utf8');
+  const md = fs.readFileSync(LOOM_FORMAT_SPEC, 'utf8');
   const blocks = [...md.matchAll(/```json\n([\s\S]*?)\n```/g)].map((m) => m[1] as string);
   const pretty = blocks.find((b) => b.startsWith('{\n  "type": "modelhost/bundle"')) as string;
   const minimal = blocks.find((b) => b.startsWith('{"type":"modelhost/bundle","models"')) as string;

@@ -11,8 +11,9 @@ import {
   saveSafetensors,
 } from '../loaders/safetensors';
 import type { ProgressInfo } from '../loaders/byte_source';
+import { FIXTURES } from './helpers/fixtures';
 
-const FIX = path.join(__dirname, '..', '..', 'shared', 'fixtures');
+const FIX = FIXTURES;
 const fmt = (f: string): string => path.join(FIX, 'safetensors-format', f);
 
 /** Builds a file from a header object and raw data bytes (no validation, for corrupt cases). */

@@ -1,5 +1,5 @@
 /**
- * Every JavaScript snippet of LOOM's README (shared/seed/loom-wasm-README.md), extracted from the
+ * Every JavaScript snippet of LOOM's README (__tests__/fixtures/loom-seed/loom-wasm-README.md), extracted from the
  * README at test time and run unchanged against the globals `installGlobals()` installs, in Node
  * with a Map-backed `localStorage`. The tiny GPT-2 fixture stands in for SmolLM2.
  *
@@ -23,10 +23,10 @@ import { installGlobals, facadeHooks, disposeInference, networkOf, type LoomNetw
 import { loomTrain } from '../src/training/index';
 import type { GoValue } from '../loaders/go_json';
 import { codeBlocksOf, runSnippet, captureLog, MemoryStorage, type CodeBlock } from './helpers/snippets';
-import { SHARED, golden } from './helpers/fixtures';
+import { SEED_README, TINY_GPT2, golden } from './helpers/fixtures';
 
-const README = path.join(SHARED, 'seed', 'loom-wasm-README.md');
-const TINY = path.join(SHARED, 'fixtures', 'tiny-random-gpt2');
+const README = SEED_README;
+const TINY = TINY_GPT2;
 const blocks = codeBlocksOf(README).filter((b) => b.lang === 'javascript');
 const g = globalThis as Record<string, unknown>;
 

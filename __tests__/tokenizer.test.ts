@@ -1,5 +1,5 @@
 /**
- * Tokenizer vectors from public sources (see shared/fixtures/SOURCES.md): llama.cpp's vocab tests
+ * Tokenizer vectors from public sources (see __tests__/fixtures/SOURCES.md): llama.cpp's vocab tests
  * (produced by `AutoTokenizer.encode(text, add_special_tokens=False)`), transformers.js's test
  * generator cases kept by swift-transformers, and their long French paragraph.
  */
@@ -7,8 +7,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Tokenizer, loadTokenizer } from '../loaders/tokenizer';
 import { TokenizerError } from '../src/core/errors';
+import { FIXTURES } from './helpers/fixtures';
 
-const FIX = path.join(__dirname, '..', '..', 'shared', 'fixtures');
+const FIX = FIXTURES;
 const fix = (...p: string[]): string => path.join(FIX, ...p);
 
 /** llama.cpp's .inp/.out pair: tests separated by `\n__ggml_vocab_test__\n`, one line of ids per test. */

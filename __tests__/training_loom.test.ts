@@ -3,17 +3,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
-import * as path from 'path';
 import { loadModelFromString } from '../loaders/loom_json';
 import { UnsupportedLayerError, TrainingError } from '../src/core/errors';
 import { useBackend } from '../src/backends';
 import { loomTrain, evaluateNetwork, type LoomTrainingConfig } from '../src/training';
 import type { Network } from '../src/network/network';
-import { golden, expectClose, SHARED } from './helpers/fixtures';
+import { golden, expectClose, LOOM_FORMAT_SPEC } from './helpers/fixtures';
 
 /** format.md section 10's tiny 3 -> 2 (tanh) -> 2 (sigmoid) network. */
 function tinyNetwork(): Network {
-  const md = fs.readFileSync(path.join(SHARED, 'loom-spec', 'format.md'), 'utf8');
+  const md = fs.readFileSync(LOOM_FORMAT_SPEC, 'utf8');
   const blocks = [...md.matchAll(/```json\n([\s\S]*?)\n```/g)].map((m) => m[1] as string);
   const pretty = blocks.find((b) => b.startsWith('{\n  "type": "modelhost/bundle"')) as string;
   return loadModelFromString(pretty, 'tiny_dense');

@@ -1,10 +1,10 @@
-import * as path from 'path';
 import { logitsCommand, modelInfo } from '../src/cli/cmd_logits';
 import { UsageError } from '../src/cli/command';
 import { loadCausalLM } from '../loaders/pretrained';
 import { useBackend } from '../src/backends';
+import { TINY_GPT2 } from './helpers/fixtures';
 
-const DIR = path.join(__dirname, '..', '..', 'shared', 'fixtures', 'tiny-random-gpt2');
+const DIR = TINY_GPT2;
 
 function io(): { out: string[]; err: string[]; io: { stdout: (s: string) => void; stderr: (s: string) => void } } {
   const out: string[] = [];

@@ -5,8 +5,9 @@ import { useBackend } from '../src/backends';
 import { loadCausalLM } from '../loaders/pretrained';
 import { SafetensorsFile } from '../loaders/safetensors';
 import { gpt2Reference } from './helpers/decoder_f64';
+import { TINY_GPT2 } from './helpers/fixtures';
 
-const DIR = path.join(__dirname, '..', '..', 'shared', 'fixtures', 'tiny-random-gpt2');
+const DIR = TINY_GPT2;
 const expected = JSON.parse(fs.readFileSync(path.join(DIR, 'expected-greedy.json'), 'utf8')) as { input_ids: number[][]; expected_output_ids: number[][] };
 
 function argmax(row: ArrayLike<number>): number {

@@ -5,8 +5,9 @@ import { useBackend } from '../src/backends';
 import { loadCausalLM } from '../loaders/pretrained';
 import { SafetensorsError, ShapeError } from '../src/core/errors';
 import { saveSafetensors, SafetensorsFile } from '../loaders/safetensors';
+import { GOLDEN } from './helpers/fixtures';
 
-const GOLD = path.join(__dirname, '..', '..', 'shared', 'fixtures', 'loom-golden');
+const GOLD = GOLDEN;
 const ref = JSON.parse(fs.readFileSync(path.join(GOLD, 'llama_tiny.json'), 'utf8')) as {
   prompt_tokens: number[];
   hf_reference: { logits_all_positions: number[][]; logits_last_position: number[]; greedy_next_tokens_8: number[] };

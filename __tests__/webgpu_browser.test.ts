@@ -75,6 +75,8 @@ const haveChromium = fs.existsSync(CHROMIUM) && Object.values(SCRIPTS).every((p)
       await page.addScriptTag({ url: 'https://loom.test/tf-backend-webgpu.min.js' });
       const r = (await page.evaluate(PAGE_SCRIPT)) as PageResult;
       if (!r.adapter) {
+        // CI sets LOOM_REQUIRE_WEBGPU=1 where SwiftShader is installed: there a missing adapter is a failure
+        if (process.env.LOOM_REQUIRE_WEBGPU) throw new Error('LOOM_REQUIRE_WEBGPU is set but headless chromium has no WebGPU adapter');
         console.log('webgpu (chromium) skipped: no WebGPU adapter in headless chromium');
         return;
       }

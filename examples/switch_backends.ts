@@ -5,15 +5,12 @@
  *
  * Run: npm run build && node dist/examples/switch_backends.js [MODEL_DIR] [--webgpu]
  */
-import * as path from 'path';
-import { buildNetworkFromJSON, currentBackend, loadCausalLM, useBackend, type BackendName, createRng } from '../src/index';
+import { buildNetworkFromJSON, builtinModelPath, currentBackend, loadCausalLM, useBackend, type BackendName, createRng } from '../src/index';
 import { runMain } from './example_util';
-
-const DEFAULT_MODEL = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'tiny-random-gpt2');
 
 runMain(async () => {
   const args = process.argv.slice(2);
-  const dir = args.find((a) => !a.startsWith('--')) ?? DEFAULT_MODEL;
+  const dir = args.find((a) => !a.startsWith('--')) ?? builtinModelPath(); // the built-in model
   const backends: BackendName[] = args.includes('--webgpu') ? ['cpu', 'wasm', 'webgpu'] : ['cpu', 'wasm'];
   const x = Array.from({ length: 64 }, (_, i) => Math.sin(i));
   const results: { backend: string; net: number[]; next: number }[] = [];
@@ -35,7 +32,7 @@ runMain(async () => {
     net.dispose();
     const model = await loadCausalLM(dir);
     t = performance.now();
-    const out = model.forward([[5, 17, 230, 4]]); // (1, V): the last position's logits
+    const out = model.forward([[1, 19, 33, 50]]); // "<s>Mar" (1, V): the last position's logits
     const logits = Array.from(await out.data());
     out.dispose();
     const lmMs = performance.now() - t;

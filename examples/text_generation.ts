@@ -3,19 +3,17 @@
  * tokenizer files), tokens printed as they come, then the speed.
  *
  * Run: npm run build && node dist/examples/text_generation.js [MODEL_DIR] [PROMPT]
- * MODEL_DIR defaults to ../shared/fixtures/tiny-random-gpt2 (a tiny random GPT-2: the text is
- * gibberish, the mechanics are real); point it at e.g. a SmolLM2-135M-Instruct download.
+ * MODEL_DIR defaults to the built-in model (`builtinModelPath()`: a tiny LLaMA-architecture model
+ * that makes up names, so the default prompt is the start of a name); point it at e.g. a
+ * SmolLM2-135M-Instruct download and give a prompt such as "Once upon a time".
  */
-import * as path from 'path';
-import { generateStream, loadCausalLM, loadTokenizer, useBackend } from '../src/index';
+import { builtinModelPath, generateStream, loadCausalLM, loadTokenizer, useBackend } from '../src/index';
 import { runMain } from './example_util';
-
-const DEFAULT_MODEL = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'tiny-random-gpt2');
 
 runMain(async () => {
   await useBackend('cpu');
-  const dir = process.argv[2] ?? DEFAULT_MODEL;
-  const prompt = process.argv[3] ?? 'Once upon a time';
+  const dir = process.argv[2] ?? builtinModelPath();
+  const prompt = process.argv[3] ?? 'Ma';
   const tokenizer = await loadTokenizer(dir);
   const model = await loadCausalLM(dir);
   try {

@@ -113,7 +113,9 @@ function parseScaling(raw: Json, file: string, where: string, maxPositions: numb
     case 'linear':
       return { type: 'linear', factor: r.num('factor', 1) };
     case 'dynamic':
-      return { type: 'dynamic', factor: r.num('factor', 1), originalMaxPositions: r.int('original_max_position_embeddings', maxPositions) };
+      // transformers' _compute_dynamic_ntk_parameters takes the trained length from
+      // max_position_embeddings (rope_scaling.original_max_position_embeddings is not read).
+      return { type: 'dynamic', factor: r.num('factor', 1), originalMaxPositions: maxPositions };
     case 'llama3':
       return {
         type: 'llama3',
@@ -193,6 +195,9 @@ export function parseHFConfig(config: unknown, generationConfig?: unknown, file 
     const scaling = scalingRaw ? parseScaling(scalingRaw, file, isObject(config.rope_scaling) ? 'rope_scaling' : 'rope_parameters', maxPositions) : { type: 'default' as const };
     rope = { theta, rotaryDim, scaling };
   }
+  // Dynamic NTK scaling exists to run past max_position_embeddings (the base grows with the
+  // length); the context it is configured for is factor x that length.
+  const contextPositions = rope?.scaling.type === 'dynamic' ? Math.max(maxPositions, Math.floor(rope.scaling.factor * maxPositions)) : maxPositions;
 
   const g = isObject(generationConfig) ? new Reader(generationConfig, 'generation_config.json') : undefined;
   const eos = g?.ids('eos_token_id') ?? r.ids('eos_token_id') ?? [];
@@ -204,7 +209,7 @@ export function parseHFConfig(config: unknown, generationConfig?: unknown, file 
   return {
     modelType: mt,
     vocabSize: r.int('vocab_size'),
-    maxPositions,
+    maxPositions: contextPositions,
     eosTokenIds: eos,
     ...(bos !== undefined ? { bosTokenId: bos } : {}),
     ...(pad !== undefined ? { padTokenId: pad } : {}),

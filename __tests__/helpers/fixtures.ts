@@ -4,10 +4,23 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-/** The shared reference folder (`<repo>/../shared`). */
-export const SHARED = path.resolve(__dirname, '..', '..', '..', 'shared');
-/** LOOM golden fixtures folder. */
-export const GOLDEN = path.join(SHARED, 'fixtures', 'loom-golden');
+/**
+ * The test fixtures, kept in the repository (`__tests__/fixtures/`, provenance in its SOURCES.md):
+ * tests never read anything outside the checkout, so `npm test` passes in any fresh clone.
+ */
+export const FIXTURES = path.resolve(__dirname, '..', 'fixtures');
+/** Path of a file or folder under {@link FIXTURES}. */
+export function fixture(...parts: string[]): string {
+  return path.join(FIXTURES, ...parts);
+}
+/** LOOM golden fixtures folder (outputs of Go LOOM; loom-golden/README.md). */
+export const GOLDEN = fixture('loom-golden');
+/** The tiny random GPT-2 checkpoint folder (config, safetensors, tokenizer, greedy reference). */
+export const TINY_GPT2 = fixture('tiny-random-gpt2');
+/** The README of LOOM's WASM module: the compatibility target whose snippets the tests run. */
+export const SEED_README = fixture('loom-seed', 'loom-wasm-README.md');
+/** LOOM's JSON model format specification (its worked example is a byte-exact reference). */
+export const LOOM_FORMAT_SPEC = fixture('loom-spec', 'format.md');
 
 /** One forward record of a golden fixture. */
 export interface GoldenForward {

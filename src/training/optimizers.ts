@@ -42,7 +42,10 @@ export interface AdamWConfig {
   readonly weightDecay?: number;
 }
 
-/** RMSProp (`tf.train.rmsprop`). */
+/**
+ * RMSProp (`tf.train.rmsprop`), TensorFlow's formula: `w -= lr g / sqrt(ms + eps)` (centered:
+ * `sqrt(ms - mg^2 + eps)`). PyTorch's RMSprop puts eps outside the sqrt, `sqrt(ms) + eps`.
+ */
 export interface RmsPropConfig {
   readonly type: 'rmsprop';
   /** Default 0.9. */
@@ -69,6 +72,18 @@ export interface OptimizerSetup {
 }
 
 /**
+ * `tf.train.momentum` whose `dispose()` also frees its learning-rate scalar: tfjs 4.22's
+ * MomentumOptimizer.dispose() does not call SGDOptimizer.dispose(), so every momentum optimizer
+ * leaked one tensor.
+ */
+class MomentumOptimizer extends tf.MomentumOptimizer {
+  override dispose(): void {
+    super.dispose();
+    this.c.dispose(); // idempotent
+  }
+}
+
+/**
  * Creates the `tf.train` optimizer of a config at learning rate `lr`.
  * @throws ConfigError on an unknown type or a non-finite hyper-parameter.
  */
@@ -78,7 +93,7 @@ export function createOptimizer(config: OptimizerConfig, lr: number, weightDecay
     case 'sgd':
       return { optimizer: tf.train.sgd(lr), weightDecay };
     case 'momentum':
-      return { optimizer: tf.train.momentum(lr, config.momentum ?? 0.9, config.nesterov ?? false), weightDecay };
+      return { optimizer: new MomentumOptimizer(lr, config.momentum ?? 0.9, config.nesterov ?? false), weightDecay };
     case 'adam':
       return { optimizer: tf.train.adam(lr, config.beta1 ?? 0.9, config.beta2 ?? 0.999, config.epsilon), weightDecay };
     case 'adamw':
@@ -86,11 +101,14 @@ export function createOptimizer(config: OptimizerConfig, lr: number, weightDecay
         optimizer: tf.train.adam(lr, config.beta1 ?? 0.9, config.beta2 ?? 0.999, config.epsilon),
         weightDecay: config.weightDecay ?? (weightDecay || 0.01),
       };
-    case 'rmsprop':
-      return {
-        optimizer: tf.train.rmsprop(lr, config.decay ?? 0.9, config.momentum ?? 0, config.epsilon, config.centered ?? false),
-        weightDecay,
-      };
+    case 'rmsprop': {
+      const centered = config.centered ?? false;
+      const eps = config.epsilon ?? tf.backend().epsilon();
+      // tfjs 4.22's centered branch computes sqrt(ms - (mg^2 + eps)): the sign of eps is flipped
+      // against TensorFlow's ApplyCenteredRMSProp, sqrt(ms - mg^2 + eps), so a parameter whose
+      // gradient is 0 became NaN on the first step. Passing -eps gives TensorFlow's formula.
+      return { optimizer: tf.train.rmsprop(lr, config.decay ?? 0.9, config.momentum ?? 0, centered ? -eps : eps, centered), weightDecay };
+    }
     default: {
       const t: unknown = (config as { type?: unknown }).type;
       throw new ConfigError(`unknown optimizer type '${String(t)}', expected one of ${OPTIMIZER_TYPES.join(', ')}`);
