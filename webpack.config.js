@@ -12,7 +12,7 @@ const common = {
   devtool: false,
   resolve: {
     extensions: ['.ts', '.js'],
-    fallback: { fs: false, path: false, os: false, crypto: false, url: false, util: false, 'node:util': false, 'fs/promises': false },
+    fallback: { fs: false, path: false, os: false, crypto: false, url: false, util: false, 'node:util': false, 'fs/promises': false, worker_threads: false },
   },
   module: {
     rules: [{ test: /\.ts$/, loader: 'ts-loader', options: { transpileOnly: true, configFile: 'tsconfig.build.json' }, exclude: /node_modules/ }],
@@ -37,7 +37,7 @@ module.exports = [
       },
     },
     output: { path: path.join(__dirname, 'dist'), filename: '[name].js' },
-    plugins: [new CopyPlugin({ patterns: wasmFiles.map((f) => ({ from: path.join(wasmDist, f), to: f })) })],
+    plugins: [new CopyPlugin({ patterns: [...wasmFiles.map((f) => ({ from: path.join(wasmDist, f), to: f })), { from: path.join(__dirname, 'src', 'kernels', 'loom_kernels.wasm'), to: 'loom_kernels.wasm' }] })],
   },
   ...(fs.existsSync(path.join(webDir, 'webpack.pages.js')) ? [require(path.join(webDir, 'webpack.pages.js'))(common, wasmFiles, wasmDist)] : []),
 ];

@@ -84,6 +84,6 @@ describe('CORS', () => {
 });
 
 test("loadCausalLM options: 'device' explains the global backend; unknown keys name the closest", async () => {
-  await expect(loadCausalLM(DIR, { device: 'webgpu' } as never)).rejects.toThrow(/no 'device' \/ 'dtype' option: the tfjs backend is global \(call useBackend\('webgpu'\) first\)/);
+  await expect(loadCausalLM(DIR, { device: 'webgpu' } as never)).rejects.toThrow(/no 'device' option: the tfjs backend is global \(call useBackend\('webgpu'\) first\)/);
   await expect(loadCausalLM(DIR, { onProgres: () => undefined } as never)).rejects.toThrow(/loadCausalLM: unknown option 'onProgres'; did you mean 'onProgress'\?/);
 });

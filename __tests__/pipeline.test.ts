@@ -42,7 +42,7 @@ describe("pipeline('text-generation')", () => {
 
   test('unknown option keys, dtypes and devices are ConfigErrors naming what is valid', async () => {
     await expect(pipeline('text-generation', builtinModelPath(), { dtyp: 'fp32' } as never)).rejects.toThrow(/pipeline: unknown option 'dtyp'; did you mean 'dtype'\?/);
-    await expect(pipeline('text-generation', builtinModelPath(), { dtype: 'q4' } as never)).rejects.toThrow(/dtype 'q4' is not supported, expected one of auto, fp32/);
+    await expect(pipeline('text-generation', builtinModelPath(), { dtype: 'fp16' } as never)).rejects.toThrow(/dtype 'fp16' is not supported, expected one of auto, fp32, bf16, q8, q4/);
     await expect(pipeline('text-generation', builtinModelPath(), { device: 'webgl' } as never)).rejects.toThrow(/device 'webgl' is not supported/);
     await expect(pipeline('summarization' as never, builtinModelPath())).rejects.toThrow(/task 'summarization' is not supported/);
     await expect(gen('Ma', { max_new_token: 3 } as never)).rejects.toThrow(/did you mean 'max_new_tokens'/);

@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend, type BackendName } from '../src/backends';
 import { loadCausalLM } from '../loaders/pretrained';
 import type { DecoderLM } from '../src/transformer/model';
+import type { WeightDtype } from '../src/kernels/quantize';
 import type { Benchmark, BenchOptions } from './bench';
 import { BENCH_MODELS, bytesReadPerToken, parameterCount, randomCheckpoint, type BenchModelName, type BenchModelShape } from './decode_models';
 
@@ -22,6 +23,14 @@ import { BENCH_MODELS, bytesReadPerToken, parameterCount, randomCheckpoint, type
 export interface DecodeRow {
   model: BenchModelName;
   backend: string;
+  /** Kernel threads (useBackend's `threads`). */
+  threads: number;
+  /** Whether the model ran on loom-tfjs's wasm kernels (false: the tfjs op chain). */
+  kernels: boolean;
+  /** Weight storage dtype on the kernels (fp32 on the op chain). */
+  dtype: WeightDtype;
+  /** Prefill of 16 tokens, tokens/s (median of 3). */
+  prefill16TokensPerSecond?: number | null;
   decodeTokensPerSecond: number | null;
   recomputeTokensPerSecond: number | null;
   boundTokensPerSecond: number;
@@ -64,10 +73,18 @@ export interface DecodeBenchOptions {
   backends?: readonly BackendName[];
   /** Models to measure (default all three shapes). */
   models?: readonly BenchModelName[];
+  /** Kernel thread counts to measure (default: [1]). */
+  threads?: readonly number[];
+  /** Kernels on and/or off (default: [true]; false = the tfjs op chain). */
+  kernels?: readonly boolean[];
+  /** Weight dtypes to measure on the kernels (default: [fp32]); the op chain runs fp32 only. */
+  dtypes?: readonly WeightDtype[];
   log?: (line: string) => void;
 }
 
 const PROMPT = 16;
+/** Bytes per weight of each dtype (q8 / q4: 32 codes + one float32 scale per block); matrices dominate the bytes read per token. */
+const BYTES_PER_WEIGHT: Readonly<Record<WeightDtype, number>> = { fp32: 4, bf16: 2, q8: 36 / 32, q4: 20 / 32 };
 const MB = 1e6;
 
 /**
@@ -145,14 +162,14 @@ function describeError(e: unknown, m: BenchModelShape, backend: string): string 
   return msg;
 }
 
-async function runRow(m: BenchModelShape, backend: BackendName, quick: boolean, log: (l: string) => void): Promise<DecodeRow> {
+async function runRow(m: BenchModelShape, backend: BackendName, quick: boolean, threads: number, kernels: boolean, dtype: WeightDtype, log: (l: string) => void): Promise<DecodeRow> {
   const p = plan(quick, backend, m.name);
   // Bandwidth measured right before the row: the machine is shared, so a figure from minutes
   // earlier can be far off; each row's bound uses its own measurement.
   const bandwidth = measureBandwidth();
-  const perToken = bytesReadPerToken(m);
+  const perToken = (bytesReadPerToken(m) * BYTES_PER_WEIGHT[dtype]) / 4;
   const row: DecodeRow = {
-    model: m.name, backend,
+    model: m.name, backend, threads, kernels, dtype,
     decodeTokensPerSecond: null, recomputeTokensPerSecond: null,
     boundTokensPerSecond: bandwidth / perToken,
     prefillTokensPerSecond: null, loadMBps: null, peakRssMB: null,
@@ -164,17 +181,18 @@ async function runRow(m: BenchModelShape, backend: BackendName, quick: boolean, 
   let model: DecoderLM | null = null;
   let dir = '';
   try {
-    await useBackend(backend);
+    await useBackend(backend, { threads });
     const ckpt = writeCheckpoint(m);
     dir = ckpt.dir;
     peak.sample();
     const t0 = performance.now();
-    model = await loadCausalLM(dir);
+    model = await loadCausalLM(dir, dtype === 'fp32' ? { kernels } : { kernels, dtype });
     const loadS = (performance.now() - t0) / 1000;
     peak.sample();
     row.loadSeconds = loadS;
     row.loadMBps = ckpt.bytes / MB / loadS;
-    log(`${m.name} ${backend}: loaded ${(ckpt.bytes / MB).toFixed(0)} MB in ${loadS.toFixed(2)} s`);
+    const tag = `${m.name} ${backend} threads ${threads} kernels ${kernels ? 'on' : 'off'} ${dtype}`;
+    log(`${tag}: loaded ${(ckpt.bytes / MB).toFixed(0)} MB in ${loadS.toFixed(2)} s`);
 
     // Prefill: one forward over `prefill` tokens (warm once with a short call first).
     greedy(model.forward([randomIds(4, m.vocab, 3)]));
@@ -182,6 +200,13 @@ async function runRow(m: BenchModelShape, backend: BackendName, quick: boolean, 
     let t = performance.now();
     greedy(model.forward([pre]));
     row.prefillTokensPerSecond = p.prefill / ((performance.now() - t) / 1000);
+    const p16: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      t = performance.now();
+      greedy(model.forward([randomIds(16, m.vocab, 11 + r)]));
+      p16.push(16 / ((performance.now() - t) / 1000));
+    }
+    row.prefill16TokensPerSecond = p16.sort((a, b) => a - b)[1]!;
     peak.sample();
 
     // Decode with the KV cache: prompt, then newTokens greedy steps (timed).
@@ -226,7 +251,7 @@ async function runRow(m: BenchModelShape, backend: BackendName, quick: boolean, 
     row.recomputeStepsTimed = timedAt.length;
     row.fractionOfBound = row.decodeTokensPerSecond / row.boundTokensPerSecond;
     row.kvSpeedup = row.decodeTokensPerSecond / row.recomputeTokensPerSecond;
-    log(`${m.name} ${backend}: bandwidth ${(bandwidth / 1e9).toFixed(2)} GB/s; decode ${row.decodeTokensPerSecond.toFixed(2)} tok/s (${(row.fractionOfBound * 100).toFixed(0)}% of bound ${row.boundTokensPerSecond.toFixed(2)}), recompute ${row.recomputeTokensPerSecond.toFixed(3)} tok/s, prefill ${row.prefillTokensPerSecond.toFixed(1)} tok/s`);
+    log(`${tag}: bandwidth ${(bandwidth / 1e9).toFixed(2)} GB/s; decode ${row.decodeTokensPerSecond.toFixed(2)} tok/s (${(row.fractionOfBound * 100).toFixed(0)}% of bound ${row.boundTokensPerSecond.toFixed(2)}), recompute ${row.recomputeTokensPerSecond.toFixed(3)} tok/s, prefill ${row.prefillTokensPerSecond.toFixed(1)} tok/s`);
   } catch (e) {
     row.error = describeError(e, m, backend);
     log(`${m.name} ${backend}: ${row.error}`);
@@ -257,7 +282,11 @@ export async function runDecodeBench(options: DecodeBenchOptions): Promise<Decod
   for (const m of models) {
     for (const b of order) {
       if (options.quick && b !== 'wasm' && m.name !== 'smollm2-135m-shape') continue;
-      rows.push(await runRow(m, b, options.quick, log));
+      for (const th of options.threads ?? [1]) {
+        for (const k of options.kernels ?? [true]) {
+          for (const d of k ? (options.dtypes ?? ['fp32']) : ['fp32' as const]) rows.push(await runRow(m, b, options.quick, th, k, d, log));
+        }
+      }
     }
   }
   if (before) await tf.setBackend(before).catch(() => false);
@@ -275,11 +304,11 @@ export function decodeMarkdown(r: DecodeResult): string {
   const lines = [
     `Memory bandwidth (one thread, 512 MB Float32Array copy, best of the per-row measurements; each row's bound uses its own): ${r.machine.memoryBandwidthGBps.toFixed(2)} GB/s; ${r.machine.cpus} x ${r.machine.cpuModel}; Node ${r.machine.node}; tfjs ${r.machine.tfjs}${r.settings.quick ? ' (quick run)' : ''}.`,
     '',
-    '| model | backend | GB/s | decode tok/s | bound tok/s | % of bound | recompute tok/s | KV / recompute | prefill tok/s | load MB/s | peak RSS MB | peak tensors MB | wasm heap MB | error |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| model | backend | threads | kernels | dtype | GB/s | decode tok/s | bound tok/s | % of bound | recompute tok/s | KV / recompute | prefill tok/s | prefill-16 tok/s | load MB/s | peak RSS MB | peak tensors MB | wasm heap MB | error |',
+    '|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const x of r.results) {
-    lines.push(`| ${x.model} | ${x.backend} | ${fmt(x.bandwidthGBps)} | ${fmt(x.decodeTokensPerSecond)} | ${fmt(x.boundTokensPerSecond)} | ${x.fractionOfBound === undefined ? '-' : (x.fractionOfBound * 100).toFixed(0) + '%'} | ${fmt(x.recomputeTokensPerSecond, 3)} | ${fmt(x.kvSpeedup, 1)} | ${fmt(x.prefillTokensPerSecond, 1)} (${x.prefillTokens}) | ${fmt(x.loadMBps, 0)} | ${fmt(x.peakRssMB, 0)} | ${fmt(x.peakTensorMB, 0)} | ${fmt(x.wasmHeapMB, 0)} | ${x.error ?? ''} |`);
+    lines.push(`| ${x.model} | ${x.backend} | ${x.threads} | ${x.kernels ? 'on' : 'off'} | ${x.dtype} | ${fmt(x.bandwidthGBps)} | ${fmt(x.decodeTokensPerSecond)} | ${fmt(x.boundTokensPerSecond)} | ${x.fractionOfBound === undefined ? '-' : (x.fractionOfBound * 100).toFixed(0) + '%'} | ${fmt(x.recomputeTokensPerSecond, 3)} | ${fmt(x.kvSpeedup, 1)} | ${fmt(x.prefillTokensPerSecond, 1)} (${x.prefillTokens}) | ${fmt(x.prefill16TokensPerSecond, 1)} | ${fmt(x.loadMBps, 0)} | ${fmt(x.peakRssMB, 0)} | ${fmt(x.peakTensorMB, 0)} | ${fmt(x.wasmHeapMB, 0)} | ${x.error ?? ''} |`);
   }
   return lines.join('\n') + '\n';
 }

@@ -42,6 +42,27 @@ export interface Conv2DWeights {
   readonly bias: Float32Array;
 }
 
+/** Most values one sample's padded input, patch matrix or output may have (2^27 float32 = 512 MiB). */
+export const MAX_CONV_VALUES = 2 ** 27;
+
+/**
+ * Refuses sizes whose buffers could not be allocated (a huge stride, padding or output size loads
+ * fine and then fails deep in tfjs with `RangeError: Invalid typed array length`).
+ * @throws ConfigError naming the buffer and its size.
+ */
+function checkConvExtent(c: Conv2DConfig, where: string): void {
+  const { inputHeight: h, inputWidth: w, inputChannels: ch, filters: f, kernelSize: k, stride: s, padding: p, outputHeight: oh, outputWidth: ow } = c;
+  const extents: [string, number][] = [
+    ['padded input (C x (H + 2 padding) x (W + 2 padding))', ch * (h + 2 * p) * (w + 2 * p)],
+    ['strided window (C x (k - 1 + OH stride) x (k - 1 + OW stride))', ch * (k - 1 + oh * s) * (k - 1 + ow * s)],
+    ['patch matrix (OH OW x k k C)', oh * ow * k * k * ch],
+    ['output (F x OH x OW)', f * oh * ow],
+  ];
+  for (const [what, n] of extents) {
+    if (!(n <= MAX_CONV_VALUES)) throw new ConfigError(`${where}: the ${what} would hold ${n} values per sample, more than the limit of ${MAX_CONV_VALUES}`);
+  }
+}
+
 /** `floor((n + 2p - k) / s) + 1`, the size `InitConv2DLayer` computes (truncating division). */
 export function convOutputSize(n: number, kernelSize: number, stride: number, padding: number): number {
   return Math.trunc((n + 2 * padding - kernelSize) / stride) + 1;
@@ -66,6 +87,7 @@ export class Conv2DLayer implements GridLayer {
       if (!isSize(v)) throw new ConfigError(`${where}: ${name} must be a non-negative integer, got ${v}`);
     }
     if (!Number.isInteger(s) || s < 1) throw new ConfigError(`${where}: stride must be a positive integer, got ${s}`);
+    checkConvExtent(config, where);
     if (weights) {
       if (k < 1) throw new ConfigError(`${where}: kernelSize must be >= 1 when weights are given, got ${k}`);
       const kernel = requireLength(weights.kernel, f * c * k * k, where, 'kernel', `[F=${f}][C=${c}][k=${k}][k=${k}]`);

@@ -9,6 +9,7 @@ import { emptyRecord, type GridPosition, type LayerRecord } from '../src/core/la
 import { LayerType } from '../src/core/types';
 import { concatFloat32 } from '../src/core/arrays';
 import type { ForwardContext, GridLayer, LayerInitFunction, LayerKind, LayerParam, LayerSummary, LoomGradients } from './layer';
+import { MAX_BRANCH_DEPTH, checkBranchDepth, countOccurrences } from '../src/core/limits';
 
 /** Finds the registry entry of a LOOM type code (injected: the registry imports this file). */
 export type KindResolver = (code: number, where: string) => LayerKind;
@@ -111,6 +112,20 @@ const COMBINERS: Readonly<Record<CombineMode, Combiner>> = {
   grid_scatter: gridScatter,
 };
 
+/** Nesting depth of Parallel branches in `r` (1 for a Parallel of plain layers), iterative. */
+function parallelDepth(r: LayerRecord): number {
+  let deepest = 0;
+  const stack: [LayerRecord, number][] = [[r, 0]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (!x.parallelBranches?.length) continue;
+    deepest = Math.max(deepest, d + 1);
+    if (deepest > MAX_BRANCH_DEPTH) return deepest;
+    for (const b of x.parallelBranches) stack.push([b, d + 1]);
+  }
+  return deepest;
+}
+
 /** A Parallel layer (LOOM type 10); its parameters are its branches' parameters in branch order. */
 export class ParallelLayer implements GridLayer {
   static readonly className = 'Parallel';
@@ -191,6 +206,7 @@ export function createParallelKind(resolve: KindResolver): LayerKind {
       if (combine === undefined) {
         throw new ConfigError(`${where}: unknown combine mode '${r.combineMode}', expected concat, add, avg, average or grid_scatter`);
       }
+      if (r.parallelBranches?.length) checkBranchDepth(countOccurrences(where, ' branch ') + 1, where, ConfigError);
       const branches: GridLayer[] = [];
       try {
         (r.parallelBranches ?? []).forEach((b, i) => {
@@ -215,6 +231,7 @@ export function createParallelKind(resolve: KindResolver): LayerKind {
     },
     // network.md 8.1: every branch initialised recursively with its own rule
     initializeWeights(r: LayerRecord, rng: () => number): LayerRecord {
+      if (parallelDepth(r) > MAX_BRANCH_DEPTH) checkBranchDepth(parallelDepth(r), 'initializeWeights', ConfigError);
       const branches = (r.parallelBranches ?? []).map((b, i) => resolve(b.type, `branch ${i}`).initializeWeights(b, rng));
       return { ...r, parallelBranches: branches };
     },

@@ -40,6 +40,14 @@ export class SoftmaxLayer implements GridLayer {
     this.ext = { ...ext };
     this.uniformSource = this.seededUniformSource();
     if (!Number.isFinite(config.temperature)) throw new ConfigError(`${where}: temperature must be finite, got ${config.temperature}`);
+    // z / T overflows float32 for a tiny T (1e-45: every probability NaN); 0 means 1 (LOOM).
+    if (config.temperature !== 0 && Math.abs(config.temperature) < MIN_TEMPERATURE) {
+      throw new ConfigError(`${where}: temperature ${config.temperature} is too close to 0, expected 0 (= 1) or |T| >= ${MIN_TEMPERATURE}`);
+    }
+    // Entmax's threshold search loses all precision for a huge alpha (1e8: NaN); <= 1 is softmax.
+    if (config.variant === 'entmax' && !(Math.abs(config.entmaxAlpha) <= MAX_ENTMAX_ALPHA)) {
+      throw new ConfigError(`${where}: entmax alpha ${config.entmaxAlpha} is out of range, expected |alpha| <= ${MAX_ENTMAX_ALPHA}`);
+    }
   }
 
   /**
@@ -135,6 +143,11 @@ function configFromRecord(r: LayerRecord): SoftmaxConfig {
     loomCompat: r.ext[EXT_LOOM_COMPAT] === true,
   };
 }
+
+/** Smallest non-zero |temperature| accepted. */
+export const MIN_TEMPERATURE = 1e-6;
+/** Largest entmax alpha accepted (alpha 1e4 already gives argmax; 1e8 gives NaN). */
+export const MAX_ENTMAX_ALPHA = 1000;
 
 /** A softmax record of `variant` with temperature 1 (LOOM's constructors' base). */
 function softmaxRecord(variant: SoftmaxVariantName, fill: (r: LayerRecord) => void = () => {}): LayerRecord {

@@ -10,6 +10,8 @@ import type { ModelType } from '../src/transformer/types';
 import { HIDDEN_ACTS } from '../src/transformer/config';
 import type { HiddenAct, ModelConfig, RopeConfig, RopeScaling } from '../src/transformer/config';
 import { parseJsonAs } from './json_read';
+import { previewValue } from '../src/core/preview';
+import { checkConfigLimits } from './config_limits';
 
 export type { HiddenAct, ModelConfig, RopeConfig, RopeScaling } from '../src/transformer/config';
 
@@ -37,7 +39,7 @@ class Reader {
       return fallback;
     }
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-      throw new ConfigError(`${this.file}: '${key}' is ${JSON.stringify(v)}, expected an integer >= ${min}`);
+      throw new ConfigError(`${this.file}: '${key}' is ${previewValue(v)}, expected an integer >= ${min}`);
     }
     return v;
   }
@@ -45,14 +47,14 @@ class Reader {
     const v = this.obj[key];
     if (v === undefined || v === null) return fallback;
     if (typeof v !== 'number' || !Number.isFinite(v) || (positive && v <= 0)) {
-      throw new ConfigError(`${this.file}: '${key}' is ${JSON.stringify(v)}, expected a ${positive ? 'positive ' : ''}number`);
+      throw new ConfigError(`${this.file}: '${key}' is ${previewValue(v)}, expected a ${positive ? 'positive ' : ''}number`);
     }
     return v;
   }
   bool(key: string, fallback: boolean): boolean {
     const v = this.obj[key];
     if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'boolean') throw new ConfigError(`${this.file}: '${key}' is ${JSON.stringify(v)}, expected true or false`);
+    if (typeof v !== 'boolean') throw new ConfigError(`${this.file}: '${key}' is ${previewValue(v)}, expected true or false`);
     return v;
   }
   ids(key: string): number[] | undefined {
@@ -60,7 +62,7 @@ class Reader {
     if (v === undefined || v === null) return undefined;
     const arr = Array.isArray(v) ? v : [v];
     for (const x of arr) {
-      if (typeof x !== 'number' || !Number.isInteger(x) || x < 0) throw new ConfigError(`${this.file}: '${key}' is ${JSON.stringify(v)}, expected a token id or a list of them`);
+      if (typeof x !== 'number' || !Number.isInteger(x) || x < 0) throw new ConfigError(`${this.file}: '${key}' is ${previewValue(v)}, expected a token id or a list of them`);
     }
     return arr as number[];
   }
@@ -125,7 +127,7 @@ function parseScaling(raw: Json, file: string, where: string, maxPositions: numb
         originalMaxPositions: r.int('original_max_position_embeddings', 8192),
       };
     default:
-      throw new ConfigError(`${file}: ${where} rope type ${JSON.stringify(type)} is not supported, expected default, linear, dynamic or llama3`);
+      throw new ConfigError(`${file}: ${where} rope type ${previewValue(type)} is not supported, expected default, linear, dynamic or llama3`);
   }
 }
 
@@ -139,7 +141,7 @@ export function parseHFConfig(config: unknown, generationConfig?: unknown, file 
   if (!isObject(config)) throw new ConfigError(`${file}: expected a JSON object, got ${Array.isArray(config) ? 'array' : typeof config}`);
   const modelType = config.model_type;
   if (typeof modelType !== 'string' || !(SUPPORTED_MODEL_TYPES as readonly string[]).includes(modelType)) {
-    throw new ConfigError(`${file}: model_type ${JSON.stringify(modelType)} is not supported, expected one of ${SUPPORTED_MODEL_TYPES.join(', ')}`);
+    throw new ConfigError(`${file}: model_type ${previewValue(modelType)} is not supported, expected one of ${SUPPORTED_MODEL_TYPES.join(', ')}`);
   }
   const mt = modelType as ModelType;
   const a = ARCH[mt];
@@ -169,7 +171,7 @@ export function parseHFConfig(config: unknown, generationConfig?: unknown, file 
   const eps = epsKey ? r.num(epsKey, a.epsDefault) : a.epsDefault;
   const actRaw = config[a.act] ?? (mt === 'gpt2' ? undefined : config.hidden_act) ?? a.actDefault;
   if (typeof actRaw !== 'string' || !(HIDDEN_ACTS as readonly string[]).includes(actRaw)) {
-    throw new ConfigError(`${file}: ${a.act} ${JSON.stringify(actRaw)} is not supported, expected one of ${HIDDEN_ACTS.join(', ')}`);
+    throw new ConfigError(`${file}: ${a.act} ${previewValue(actRaw)} is not supported, expected one of ${HIDDEN_ACTS.join(', ')}`);
   }
 
   if (mt === 'gpt2' && (r.bool('scale_attn_by_inverse_layer_idx', false) || !r.bool('scale_attn_weights', true))) {
@@ -206,7 +208,7 @@ export function parseHFConfig(config: unknown, generationConfig?: unknown, file 
 
   const biasAll = mt === 'gpt2' || (mt === 'gpt_neox' && r.bool('attention_bias', true));
   const llamaBias = (mt === 'llama' || mt === 'mistral') && r.bool('attention_bias', false);
-  return {
+  return checkConfigLimits({
     modelType: mt,
     vocabSize: r.int('vocab_size'),
     maxPositions: contextPositions,
@@ -231,7 +233,7 @@ export function parseHFConfig(config: unknown, generationConfig?: unknown, file 
     // Mistral's window (null = none). Qwen2 configs carry one too, applied by transformers only with
     // use_sliding_window (per layer, from max_window_layers): refused at the top rather than run wrongly.
     ...(mt === 'mistral' && r.has('sliding_window') ? { slidingWindow: r.int('sliding_window') } : {}),
-  };
+  }, file);
 }
 
 /**

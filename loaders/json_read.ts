@@ -4,6 +4,7 @@
  * mismatches are errors that name the path.
  */
 import { LoomFormatError } from '../src/core/errors';
+import { previewValue } from '../src/core/preview';
 
 /** A parsed JSON object. */
 export type JsonObject = Record<string, unknown>;
@@ -22,8 +23,7 @@ export function getKey(obj: JsonObject, key: string): unknown {
 }
 
 function fail(path: string, expected: string, got: unknown): never {
-  const shown = JSON.stringify(got);
-  throw new LoomFormatError(`${path}: expected ${expected}, got ${shown && shown.length > 40 ? shown.slice(0, 40) + '...' : shown}`);
+  throw new LoomFormatError(`${path}: expected ${expected}, got ${previewValue(got)}`);
 }
 
 /** Integer field (missing/null -> 0). */
@@ -61,7 +61,7 @@ export function readArray(v: unknown, path: string): unknown[] | null {
   return v;
 }
 
-/** float32 array (missing/null -> null). Every element must be a finite number. */
+/** float32 array (missing/null -> null). Every element must be a finite number, also after rounding to float32. */
 export function readF32Array(v: unknown, path: string): Float32Array | null {
   const a = readArray(v, path);
   if (!a) return null;
@@ -70,6 +70,8 @@ export function readF32Array(v: unknown, path: string): Float32Array | null {
     const x = a[i];
     if (typeof x !== 'number' || !Number.isFinite(x)) fail(`${path}[${i}]`, 'a finite number', x);
     out[i] = x;
+    // 3.5e38 is finite as a double but Infinity as float32.
+    if (!Number.isFinite(out[i]!)) fail(`${path}[${i}]`, 'a number within float32 range (|x| <= 3.4028235e38)', x);
   }
   return out;
 }

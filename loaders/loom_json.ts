@@ -41,6 +41,7 @@ import {
   type JsonObject,
 } from './json_read';
 import { DEF_KEYS, WEIGHT_KEYS, WRITTEN_DEF_KEYS } from './loom_json_keys';
+import { checkBranchDepth, cloneJsonBounded, countOccurrences } from '../src/core/limits';
 
 /** Bundle type string LOOM writes and requires. */
 export const BUNDLE_TYPE = 'modelhost/bundle';
@@ -128,6 +129,7 @@ function recordFromDef(def: JsonObject, path: string, mode: ReadMode): LayerReco
     r.headDim = Math.floor(r.dModel / r.numHeads);
   }
   const branches = readArray(getKey(def, 'branches'), `${path}.branches`);
+  if (branches?.length) checkBranchDepth(countOccurrences(path, '.branches[') + 1, path);
   if (branches) {
     r.parallelBranches = branches.map((b, i) =>
       recordFromDef(readObject(b, `${path}.branches[${i}]`) ?? {}, `${path}.branches[${i}]`, mode),
@@ -135,7 +137,7 @@ function recordFromDef(def: JsonObject, path: string, mode: ReadMode): LayerReco
   }
   if (mode === 'architecture' && kind.name === 'parallel' && r.combineMode === '') r.combineMode = 'concat';
   const ext = readObject(getKey(def, EXT_KEY), `${path}.${EXT_KEY}`);
-  if (ext) r.ext = JSON.parse(JSON.stringify(ext)) as LayerRecord['ext'];
+  if (ext) r.ext = cloneJsonBounded(ext, `${path}.${EXT_KEY}`) as LayerRecord['ext'];
   return r;
 }
 
@@ -194,11 +196,19 @@ function checkLayerCount(grid: GridShape, n: number): void {
   }
 }
 
+/** Largest batch size accepted from a file. */
+const MAX_BATCH_SIZE = 2 ** 20;
+
+function checkBatchSize(n: number, path: string): number {
+  if (n < 0 || n > MAX_BATCH_SIZE) throw new LoomFormatError(`${path}: ${n} is out of range, expected an integer in [0, ${MAX_BATCH_SIZE}] (0 means 1)`);
+  return n;
+}
+
 /** Decodes one bundle entry into records (validated) plus grid and batch size. */
 export function decodeEntry(entry: BundleEntry): { grid: GridShape; batchSize: number; records: LayerRecord[] } {
   const grid = gridFromCfg(entry.cfg);
   const batchRaw = getKey(entry.cfg, 'batch_size');
-  const batchSize = batchRaw === undefined || batchRaw === null ? 1 : readInt(batchRaw, 'cfg.batch_size');
+  const batchSize = batchRaw === undefined || batchRaw === null ? 1 : checkBatchSize(readInt(batchRaw, 'cfg.batch_size'), 'cfg.batch_size');
   const defs = readArray(getKey(entry.cfg, 'layers'), 'cfg.layers') ?? [];
   let inner: unknown;
   try {
@@ -247,7 +257,7 @@ export function buildNetworkFromJSON(text: string, options: NetworkOptions = {})
   const cfg = parseJson(text, 'failed to parse network config');
   if (!isJsonObject(cfg)) throw new LoomFormatError('network config is not a JSON object');
   const grid = gridFromCfg(cfg);
-  const batch = readInt(getKey(cfg, 'batch_size'), 'batch_size');
+  const batch = checkBatchSize(readInt(getKey(cfg, 'batch_size'), 'batch_size'), 'batch_size');
   const defs = readArray(getKey(cfg, 'layers'), 'layers') ?? [];
   checkLayerCount(grid, defs.length);
   const records = defs.map((d, i) => {

@@ -7,10 +7,15 @@ import { normalizeOptionKeys } from '../src/core/option_keys';
 import { buildCausalLM } from '../src/transformer/architectures';
 import type { DecoderLM } from '../src/transformer/model';
 import type { WeightSource } from '../src/transformer/weights';
+import { kernelsByDefault, type KernelOptions } from '../src/transformer/kernel_options';
+import { kernelUnsupportedReason } from '../src/transformer/kernel_decoder';
 import { parseHFConfig, type ModelConfig } from './hf_config';
+import { QuantizedWeightSource, readQuantizationConfig, type QuantizationConfig } from './quantized_checkpoint';
 import { parseJsonAs } from './json_read';
 import { isUrlString, joinSource, readText, readTextIfPresent, type ByteSource, type ProgressCallback } from './byte_source';
 import { loadSafetensors, loadShardedSafetensors } from './safetensors';
+import { checkConfigAgainstWeights, isShapeListing } from './config_limits';
+import { asOutOfMemory, assertModelFits, floatValues, KERNEL_BYTES_PER_WEIGHT } from './memory_budget';
 
 /** Files or objects of a checkpoint given directly. */
 export interface PretrainedFiles {
@@ -24,15 +29,33 @@ export interface PretrainedFiles {
 /** A folder (Node path or URL) holding config.json and model.safetensors (or the sharded index). */
 export type PretrainedSource = string | URL | PretrainedFiles;
 
-/** Options of {@link loadCausalLM}. */
-export interface LoadCausalLMOptions {
+/** Options of {@link loadCausalLM}; `kernels` / `dtype` pick the engine (see {@link KernelOptions}). */
+export interface LoadCausalLMOptions extends KernelOptions {
   onProgress?: ProgressCallback;
+  /**
+   * Bytes the model may use; default: what the backend can hold (wasm: its 4 GiB heap). A model whose
+   * float32 weights need more is refused with OutOfMemoryError before anything is allocated.
+   */
+  memoryLimitBytes?: number;
+  /** Skip the NaN/Inf scan of safetensors weights (only for files you trust; it costs one pass over the data). */
+  checkFinite?: boolean;
 }
+
+/** Every key of {@link LoadCausalLMOptions} (unknown keys are refused naming the closest). */
+const LOAD_OPTION_KEYS = ['onProgress', 'memoryLimitBytes', 'checkFinite', 'kernels', 'dtype', 'moduleDtypes'] as const satisfies readonly (keyof LoadCausalLMOptions)[];
 
 /** A checkpoint already parsed: typed config plus any weight source (e.g. a {@link SafetensorsFile}). */
 export interface ParsedCheckpoint {
   config: ModelConfig;
   weights: WeightSource;
+  /** The checkpoint's `quantization_config` (packed weights, see loaders/quantized_checkpoint.ts). */
+  quantization?: QuantizationConfig;
+}
+
+/** Widens a quantized checkpoint's packed tensors when config.json says it has them. */
+function withQuantization(raw: unknown, parsed: ParsedCheckpoint): ParsedCheckpoint {
+  const quantization = readQuantizationConfig(raw);
+  return quantization ? { ...parsed, weights: new QuantizedWeightSource(parsed.weights, quantization), quantization } : parsed;
 }
 
 function isWeightSource(w: unknown): w is WeightSource {
@@ -74,12 +97,18 @@ async function exists(src: string): Promise<boolean> {
  * @throws ConfigError when config.json is missing or invalid.
  */
 export async function loadModelConfig(dir: string | URL): Promise<ModelConfig> {
+  return (await readFolderConfig(dir)).config;
+}
+
+/** config.json of a folder as parsed JSON (for fields the typed config does not keep) and typed. */
+async function readFolderConfig(dir: string | URL): Promise<{ raw: unknown; config: ModelConfig }> {
   // one GET per file (no HEAD probes, which pages log as aborted requests)
   const configText = await readTextIfPresent(joinSource(dir, 'config.json'));
   if (configText === undefined) throw new ConfigError(`${String(dir)}: config.json not found`);
   const genText = await readTextIfPresent(joinSource(dir, 'generation_config.json'));
   const gen = genText === undefined ? undefined : parseJson(genText, 'generation_config.json');
-  return parseHFConfig(parseJson(configText, 'config.json'), gen);
+  const raw = parseJson(configText, 'config.json');
+  return { raw, config: parseHFConfig(raw, gen) };
 }
 
 /**
@@ -92,42 +121,65 @@ export async function loadModelConfig(dir: string | URL): Promise<ModelConfig> {
  */
 export async function resolvePretrained(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<ParsedCheckpoint> {
   if (typeof source === 'string' || source instanceof URL) {
-    const config = await loadModelConfig(source);
+    const { raw, config } = await readFolderConfig(source);
     const single = joinSource(source, 'model.safetensors');
     const index = joinSource(source, 'model.safetensors.index.json');
+    const read = { onProgress: options.onProgress, checkFinite: options.checkFinite };
     if (isUrlString(single)) {
       // GET model.safetensors directly; only a 404 sends us to the sharded index
       try {
-        return { config, weights: await loadSafetensors(single, { onProgress: options.onProgress, file: single }) };
+        return withQuantization(raw, { config, weights: await loadSafetensors(single, { ...read, file: single }) });
       } catch (e) {
         if (!(e instanceof SafetensorsError && / HTTP 404 /.test(e.message))) throw e;
       }
       try {
-        return { config, weights: await loadShardedSafetensors(index, { onProgress: options.onProgress }) };
+        return withQuantization(raw, { config, weights: await loadShardedSafetensors(index, read) });
       } catch (e) {
         if (!(e instanceof SafetensorsError && / HTTP 404 /.test(e.message))) throw e;
       }
-    } else if (await exists(single)) return { config, weights: await loadSafetensors(single, { onProgress: options.onProgress, file: single }) };
-    else if (await exists(index)) return { config, weights: await loadShardedSafetensors(index, { onProgress: options.onProgress }) };
+    } else if (await exists(single)) return withQuantization(raw, { config, weights: await loadSafetensors(single, { ...read, file: single }) });
+    else if (await exists(index)) return withQuantization(raw, { config, weights: await loadShardedSafetensors(index, read) });
     throw new SafetensorsError(`${String(source)}: neither model.safetensors nor model.safetensors.index.json found`);
   }
   const gen = source.generationConfig === undefined ? undefined : await jsonFrom(source.generationConfig, 'generation_config.json');
-  const config = parseHFConfig(await jsonFrom(source.config, 'config.json'), gen);
-  const weights = isWeightSource(source.weights) ? source.weights : await loadSafetensors(source.weights, { onProgress: options.onProgress });
-  return { config, weights };
+  const raw = await jsonFrom(source.config, 'config.json');
+  const config = parseHFConfig(raw, gen);
+  const weights = isWeightSource(source.weights) ? source.weights : await loadSafetensors(source.weights, { onProgress: options.onProgress, checkFinite: options.checkFinite });
+  return withQuantization(raw, { config, weights });
 }
 
 /**
  * Loads a causal LM. The weights are validated (names, dtypes, shapes against config.json) before
  * the model is returned; on any error nothing stays allocated.
- * @throws ConfigError for config problems or an unknown option key (`device` explained), SafetensorsError for malformed or missing tensors,
- *   ShapeError for tensors whose shapes contradict config.json.
+ * @throws ConfigError for config problems or an unknown option key (`device` explained),
+ *   SafetensorsError for malformed, missing or non-finite tensors, ShapeError for tensors whose
+ *   shapes contradict config.json, OutOfMemoryError when the float32 weights would not fit on the
+ *   backend (checked from the header, before allocating).
  */
 export async function loadCausalLM(source: PretrainedSource, rawOptions: LoadCausalLMOptions = {}): Promise<DecoderLM> {
-  if (rawOptions && typeof rawOptions === 'object' && ('device' in rawOptions || 'dtype' in rawOptions)) {
-    throw new ConfigError("loadCausalLM: no 'device' / 'dtype' option: the tfjs backend is global (call useBackend('webgpu') first), weights run in float32; pipeline('text-generation', dir, { device, dtype }) takes both");
+  if (rawOptions && typeof rawOptions === 'object' && 'device' in rawOptions) {
+    throw new ConfigError("loadCausalLM: no 'device' option: the tfjs backend is global (call useBackend('webgpu') first); pipeline('text-generation', dir, { device }) takes one");
   }
-  const options = normalizeOptionKeys(rawOptions, { keys: ['onProgress'], aliases: { progress_callback: 'onProgress' }, where: 'loadCausalLM' }) as LoadCausalLMOptions;
-  const { config, weights } = await resolvePretrained(source, options);
-  return buildCausalLM(config, weights);
+  const options = normalizeOptionKeys(rawOptions, { keys: LOAD_OPTION_KEYS, aliases: { progress_callback: 'onProgress' }, where: 'loadCausalLM' }) as LoadCausalLMOptions;
+  const { config, weights, quantization } = await resolvePretrained(source, options);
+  // A quantized checkpoint loads in its own dtypes unless the options say otherwise.
+  const dtypes = quantization && options.dtype === undefined && options.moduleDtypes === undefined
+    ? { dtype: quantization.dtype, ...(quantization.module_dtypes ? { moduleDtypes: quantization.module_dtypes } : {}) }
+    : {};
+  const buildOptions = { ...options, ...dtypes };
+  const what = `${config.modelType} checkpoint`;
+  if (isShapeListing(weights)) {
+    checkConfigAgainstWeights(config, weights);
+    const onKernels = buildOptions.kernels ?? (kernelsByDefault() && kernelUnsupportedReason(config) === undefined);
+    assertModelFits(floatValues(weights), what, {
+      limitBytes: options.memoryLimitBytes,
+      ...(onKernels ? { kernelBytesPerWeight: KERNEL_BYTES_PER_WEIGHT[buildOptions.dtype ?? 'fp32'] } : {}),
+    });
+  }
+  try {
+    return buildCausalLM(config, weights, buildOptions);
+  } catch (e) {
+    // The builder frees what it made; a failed host allocation becomes typed.
+    throw asOutOfMemory(e, what);
+  }
 }

@@ -1,36 +1,34 @@
 /**
- * safetensors reader and writer. The header is validated completely before any tensor is
- * trusted: length within the file, a JSON object, known dtypes, shape x dtype size equal to
- * the byte range, ranges inside the data section and not overlapping.
- * Ref: https://github.com/huggingface/safetensors (format), loom-spec/transformer.md section 3
- * (LOOM's reader, which lacks these checks: gaps.md D39).
+ * safetensors reader. The header is validated completely before any tensor is trusted, with the
+ * reference Rust implementation's rules (`Metadata::validate`, `read_metadata`): length within the
+ * file, a JSON object, known dtypes, shape x dtype size equal to the byte range, and the ranges,
+ * sorted, tile the data section exactly (first at 0, no gaps, no overlaps, no trailing bytes).
+ * Tensor bytes are read by range, one tensor at a time (never the whole file in one buffer), and
+ * float tensors are checked finite when decoded.
+ * Ref: https://github.com/huggingface/safetensors (format, safetensors/src/tensor.rs),
+ * loom-spec/transformer.md section 3 (LOOM's reader, which lacks these checks: gaps.md D39).
  */
 import { SafetensorsError } from '../src/core/errors';
-import { readBytes, readText, joinSource, type ByteSource, type ProgressCallback } from './byte_source';
+import { previewValue } from '../src/core/preview';
+import { isUrlString, readText, joinSource, type ByteSource, type ProgressCallback } from './byte_source';
+import { blobRanges, memoryRanges, pathRanges, urlRanges, type ChunkPlan, type RangeReader } from './byte_ranges';
 import { parseJsonAs } from './json_read';
+import {
+  DTYPE_SIZE,
+  FLOAT_DTYPES,
+  decodeTensorBytes,
+  type TensorDecodeOptions,
+  type DecodedTensor,
+  type SafetensorsDtype,
+  type TensorEntry,
+} from './safetensors_decode';
 
-/** dtypes this reader decodes. */
-export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
-
-/** Bytes per element of each dtype. */
-export const DTYPE_SIZE: Readonly<Record<SafetensorsDtype, number>> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
-};
-
-const FLOAT_DTYPES: ReadonlySet<SafetensorsDtype> = new Set(['F64', 'F32', 'F16', 'BF16']);
+export { DTYPE_SIZE, decodeTensorBytes };
+export type { TensorDecodeOptions, DecodedTensor, SafetensorsDtype, TensorEntry };
+export { saveSafetensors, type TensorToSave } from './safetensors_write';
 
 /** Largest header accepted (the reference implementation's limit). */
 export const MAX_HEADER_BYTES = 100_000_000;
-
-/** One tensor's entry in a validated header. */
-export interface TensorEntry {
-  readonly name: string;
-  readonly dtype: SafetensorsDtype;
-  readonly shape: readonly number[];
-  /** Byte range relative to the start of the data section. */
-  readonly begin: number;
-  readonly end: number;
-}
 
 /** A validated header. */
 export interface SafetensorsHeader {
@@ -40,15 +38,6 @@ export interface SafetensorsHeader {
   readonly metadata: Readonly<Record<string, string>>;
   /** Absolute offset of the data section (8 + header length). */
   readonly dataOffset: number;
-}
-
-/** A decoded tensor: floats widen or narrow to float32, integers to int32. */
-export interface DecodedTensor {
-  readonly name: string;
-  /** dtype stored in the file. */
-  readonly dtype: SafetensorsDtype;
-  readonly shape: readonly number[];
-  readonly data: Float32Array | Int32Array;
 }
 
 /**
@@ -98,14 +87,27 @@ export function parseSafetensorsHeader(bytes: Uint8Array, fileSize: number = byt
     tensors.set(name, parseEntry(name, raw, dataSize, file));
   }
   const sorted = [...tensors.values()].sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < sorted.length; i++) {
-    const prev = sorted[i - 1]!;
+  let at = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const prev = sorted[i - 1];
     const cur = sorted[i]!;
-    if (cur.begin < prev.end) {
+    if (prev && cur.begin < prev.end) {
       throw new SafetensorsError(
         `${file}: tensor '${cur.name}' data_offsets [${cur.begin}, ${cur.end}] overlap '${prev.name}' [${prev.begin}, ${prev.end}]`,
       );
     }
+    if (cur.begin !== at) {
+      throw new SafetensorsError(
+        `${file}: tensor '${cur.name}' data_offsets [${cur.begin}, ${cur.end}] leave a gap: expected it to begin at ${at}` +
+          (prev ? ` (where '${prev.name}' ends)` : ' (the start of the data section)'),
+      );
+    }
+    at = cur.end;
+  }
+  if (at !== dataSize) {
+    throw new SafetensorsError(
+      `${file}: data section has ${dataSize} bytes but the tensors cover ${at}: the header length is wrong or the file has trailing bytes`,
+    );
   }
   return { tensors, metadata, dataOffset };
 }
@@ -125,14 +127,14 @@ function parseEntry(name: string, raw: unknown, dataSize: number, file: string):
   if (!isObject(raw)) throw new SafetensorsError(`${where}: entry must be an object, got ${typeof raw}`);
   const { dtype, shape, data_offsets: offsets } = raw;
   if (typeof dtype !== 'string' || !(dtype in DTYPE_SIZE)) {
-    throw new SafetensorsError(`${where}: dtype ${JSON.stringify(dtype)} is not supported, expected one of ${Object.keys(DTYPE_SIZE).join(', ')}`);
+    throw new SafetensorsError(`${where}: dtype ${previewValue(dtype)} is not supported, expected one of ${Object.keys(DTYPE_SIZE).join(', ')}`);
   }
   const dt = dtype as SafetensorsDtype;
   if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)) {
-    throw new SafetensorsError(`${where}: shape ${JSON.stringify(shape)} must be an array of non-negative integers`);
+    throw new SafetensorsError(`${where}: shape ${previewValue(shape)} must be an array of non-negative integers`);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || offsets.some((o) => !Number.isSafeInteger(o) || (o as number) < 0)) {
-    throw new SafetensorsError(`${where}: data_offsets ${JSON.stringify(offsets)} must be two non-negative integers`);
+    throw new SafetensorsError(`${where}: data_offsets ${previewValue(offsets)} must be two non-negative integers`);
   }
   const begin = offsets[0] as number;
   const end = offsets[1] as number;
@@ -151,100 +153,48 @@ function parseEntry(name: string, raw: unknown, dataSize: number, file: string):
   return { name, dtype: dt, shape: (shape as number[]).slice(), begin, end };
 }
 
-/** float16 bits to float32 value (exact; subnormals, Inf and NaN kept). */
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-let halfTable: Float32Array | null = null;
-
 /**
- * Decodes one tensor of a validated header from the file's bytes.
- * F32/F16/BF16/F64 -> Float32Array (F64 narrowed), integer types and BOOL -> Int32Array
- * (I64 values must fit in int32).
- * @throws SafetensorsError when an I64 value does not fit.
+ * Decodes one tensor of a validated header from the whole file's bytes.
+ * @throws SafetensorsError when the bytes end early, an I64 value does not fit, or a float is non-finite.
  */
-export function decodeTensor(bytes: Uint8Array, header: SafetensorsHeader, entry: TensorEntry, file = 'safetensors'): DecodedTensor {
-  const start = bytes.byteOffset + header.dataOffset + entry.begin;
-  const len = entry.end - entry.begin;
+export function decodeTensor(bytes: Uint8Array, header: SafetensorsHeader, entry: TensorEntry, file = 'safetensors', options: TensorDecodeOptions = {}): DecodedTensor {
   if (header.dataOffset + entry.end > bytes.byteLength) {
     throw new SafetensorsError(`${file}: tensor '${entry.name}' data ends at byte ${header.dataOffset + entry.end}, file has ${bytes.byteLength}`);
   }
-  const count = len / DTYPE_SIZE[entry.dtype];
-  const dv = new DataView(bytes.buffer, start, len);
-  let data: Float32Array | Int32Array;
-  switch (entry.dtype) {
-    case 'F32': {
-      data = new Float32Array(count);
-      // Copy bytes (also when unaligned); the platform is little-endian on every tfjs target.
-      new Uint8Array(data.buffer).set(bytes.subarray(header.dataOffset + entry.begin, header.dataOffset + entry.end));
-      break;
-    }
-    case 'F64': {
-      data = new Float32Array(count);
-      for (let i = 0; i < count; i++) data[i] = dv.getFloat64(i * 8, true);
-      break;
-    }
-    case 'F16': {
-      if (!halfTable) {
-        halfTable = new Float32Array(65536);
-        for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
-      }
-      data = new Float32Array(count);
-      for (let i = 0; i < count; i++) data[i] = halfTable[dv.getUint16(i * 2, true)]!;
-      break;
-    }
-    case 'BF16': {
-      data = new Float32Array(count);
-      const out = new Uint32Array(data.buffer);
-      for (let i = 0; i < count; i++) out[i] = dv.getUint16(i * 2, true) << 16;
-      break;
-    }
-    case 'I64': {
-      data = new Int32Array(count);
-      for (let i = 0; i < count; i++) {
-        const v = dv.getBigInt64(i * 8, true);
-        if (v > 2147483647n || v < -2147483648n) {
-          throw new SafetensorsError(`${file}: tensor '${entry.name}' I64 value ${v} at index ${i} does not fit in int32`);
-        }
-        data[i] = Number(v);
-      }
-      break;
-    }
-    case 'I32':
-      data = new Int32Array(count);
-      new Uint8Array(data.buffer).set(bytes.subarray(header.dataOffset + entry.begin, header.dataOffset + entry.end));
-      break;
-    case 'I16':
-      data = new Int32Array(count);
-      for (let i = 0; i < count; i++) data[i] = dv.getInt16(i * 2, true);
-      break;
-    case 'I8':
-      data = Int32Array.from(new Int8Array(bytes.buffer, start, count));
-      break;
-    case 'U8':
-    case 'BOOL':
-      data = Int32Array.from(new Uint8Array(bytes.buffer, start, count));
-      break;
-  }
-  return { name: entry.name, dtype: entry.dtype, shape: entry.shape, data };
+  return decodeTensorBytes(bytes.subarray(header.dataOffset + entry.begin, header.dataOffset + entry.end), entry, file, options);
 }
 
-/** A validated safetensors file in memory; tensors are decoded on request. */
+/** Options of a {@link SafetensorsFile}. */
+export type SafetensorsFileOptions = TensorDecodeOptions;
+
+/**
+ * A validated safetensors file; tensors are read (by byte range) and decoded on request. Backed by
+ * bytes in memory, a Node path read by range, or the per-tensor chunks of a Blob or URL.
+ */
 export class SafetensorsFile {
-  /** Validates the header of `bytes` (the whole file). @throws SafetensorsError */
-  constructor(
-    readonly bytes: Uint8Array,
-    readonly file = 'safetensors',
-  ) {
-    this.header = parseSafetensorsHeader(bytes, bytes.byteLength, file);
-  }
+  private readonly ranges: RangeReader;
   readonly header: SafetensorsHeader;
+
+  /**
+   * Validates the header of `source` (the whole file's bytes, or a range reader over it).
+   * @throws SafetensorsError
+   */
+  constructor(
+    source: Uint8Array | RangeReader,
+    readonly file = 'safetensors',
+    private readonly options: SafetensorsFileOptions = {},
+  ) {
+    this.ranges = source instanceof Uint8Array ? memoryRanges(source, file) : source;
+    const size = this.ranges.size;
+    const first = this.ranges.read(0, Math.min(8, size));
+    const n = readHeaderLength(first, size, file);
+    this.header = parseSafetensorsHeader(this.ranges.read(0, 8 + n), size, file);
+  }
+
+  /** Size of the file in bytes. */
+  get byteLength(): number {
+    return this.ranges.size;
+  }
 
   /** Tensor names in header order. */
   get names(): string[] {
@@ -262,9 +212,14 @@ export class SafetensorsFile {
     return e;
   }
 
-  /** Decodes tensor `name`. @throws SafetensorsError when absent. */
+  /**
+   * Reads and decodes tensor `name` (floats checked finite unless the file was opened with
+   * `checkFinite: false`). @throws SafetensorsError when absent, unreadable or non-finite.
+   */
   get(name: string): DecodedTensor {
-    return decodeTensor(this.bytes, this.header, this.entry(name), this.file);
+    const e = this.entry(name);
+    const at = this.header.dataOffset;
+    return decodeTensorBytes(this.ranges.read(at + e.begin, at + e.end), e, this.file, this.options);
   }
 
   /** True when `name` holds floating-point data. */
@@ -274,29 +229,54 @@ export class SafetensorsFile {
 }
 
 /** Options of {@link loadSafetensors}. */
-export interface LoadSafetensorsOptions {
+export interface LoadSafetensorsOptions extends SafetensorsFileOptions {
   onProgress?: ProgressCallback;
   /** Name used in errors and progress reports. */
   file?: string;
 }
 
+/** The tensor ranges of a header, once the prefix holds it (else the prefix length still needed). */
+function planRanges(file: string): (prefix: Uint8Array, size: number) => number | ChunkPlan {
+  return (prefix, size) => {
+    const n = readHeaderLength(prefix, size, file);
+    if (prefix.byteLength < 8 + n) return 8 + n;
+    const h = parseSafetensorsHeader(prefix, size, file);
+    const ranges = [...h.tensors.values()].map((e) => ({ begin: h.dataOffset + e.begin, end: h.dataOffset + e.end }));
+    return { ranges: ranges.sort((a, b) => a.begin - b.begin) };
+  };
+}
+
 /**
- * Reads and validates a safetensors file from a buffer, Blob/File, URL or Node path. The header is
- * checked before the data is read (paths, Blobs and sized URLs).
+ * Opens and validates a safetensors file from a buffer, Blob/File, URL or Node path. The header is
+ * checked before any tensor data is read, and no source is read into one whole-file buffer, so
+ * files over 4 GiB load: a Node path is read by range when each tensor is requested (the file must
+ * stay in place while the model loads); a Blob is sliced and a URL body streamed into one buffer
+ * per tensor. Float tensors are checked finite when decoded (`checkFinite: false` skips that).
  * @throws SafetensorsError on any malformed input.
  */
 export async function loadSafetensors(src: ByteSource, options: LoadSafetensorsOptions = {}): Promise<SafetensorsFile> {
   const file = options.file ?? (typeof src === 'string' ? src : src instanceof URL ? src.href : 'safetensors');
-  const bytes = await readBytes(src, {
-    onProgress: options.onProgress,
-    checkPrefix: (prefix, size) => {
-      const n = readHeaderLength(prefix, size, file);
-      if (prefix.byteLength < 8 + n) return 8 + n;
-      parseSafetensorsHeader(prefix, size, file);
-      return undefined;
-    },
-  });
-  return new SafetensorsFile(bytes, file);
+  const { onProgress } = options;
+  const decode: SafetensorsFileOptions = { checkFinite: options.checkFinite };
+  const done = (size: number): void => onProgress?.({ status: 'done', file, loaded: size, total: size, progress: 100 });
+  if (src instanceof Uint8Array || src instanceof ArrayBuffer) {
+    const f = new SafetensorsFile(src instanceof Uint8Array ? src : new Uint8Array(src), file, decode);
+    done(f.byteLength);
+    return f;
+  }
+  if (typeof Blob !== 'undefined' && src instanceof Blob) {
+    return new SafetensorsFile(await blobRanges(src, file, planRanges(file), onProgress), file, decode);
+  }
+  if (src instanceof URL || (typeof src === 'string' && isUrlString(src))) {
+    const url = src instanceof URL ? src.href : src;
+    return new SafetensorsFile(await urlRanges(url, planRanges(file), onProgress), file, decode);
+  }
+  if (typeof src !== 'string') throw new SafetensorsError(`unsupported byte source: ${Object.prototype.toString.call(src)}`);
+  const ranges = pathRanges(src);
+  onProgress?.({ status: 'initiate', file, loaded: 0, total: ranges.size, progress: 0 });
+  const f = new SafetensorsFile(ranges, file, decode);
+  done(f.byteLength);
+  return f;
 }
 
 /** A checkpoint of one or more safetensors files, looked up by tensor name. */
@@ -342,7 +322,7 @@ export async function loadShardedSafetensors(indexSrc: string | URL, options: Lo
   const weightMap = index.weight_map;
   const shardNames = new Set<string>();
   for (const [tensor, shard] of Object.entries(weightMap)) {
-    if (typeof shard !== 'string' || shard.includes('..')) throw new SafetensorsError(`${indexName}: weight_map['${tensor}'] must be a shard file name, got ${JSON.stringify(shard)}`);
+    if (typeof shard !== 'string' || shard.includes('..')) throw new SafetensorsError(`${indexName}: weight_map['${tensor}'] must be a shard file name, got ${previewValue(shard)}`);
     shardNames.add(shard);
   }
   const base = indexName.replace(/[^/\\]*$/, '');
@@ -357,99 +337,6 @@ export async function loadShardedSafetensors(indexSrc: string | URL, options: Lo
     if (!f?.has(tensor)) throw new SafetensorsError(`${indexName}: tensor '${tensor}' is listed in ${String(shard)} but missing there`);
   }
   return checkpoint;
-}
-
-/** One tensor for {@link saveSafetensors}. */
-export interface TensorToSave {
-  shape: readonly number[];
-  data: Float32Array | Int32Array | Uint8Array | Float64Array;
-  /** Stored dtype; default F32 for float arrays, I32 for Int32Array, U8 for Uint8Array. F16/BF16 round to nearest even. */
-  dtype?: 'F32' | 'F16' | 'BF16' | 'F64' | 'I32' | 'U8';
-}
-
-function floatToHalf(v: number): number {
-  const f32 = new Float32Array([v]);
-  const x = new Uint32Array(f32.buffer)[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && h & 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >> 13);
-  const rem = mant & 0x1fff;
-  // Rounding may carry into the exponent, which is the correct result (up to Inf).
-  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-  return sign | h;
-}
-
-function floatToBf16(v: number): number {
-  const x = new Uint32Array(new Float32Array([v]).buffer)[0]!;
-  if ((x & 0x7fffffff) > 0x7f800000) return (x >>> 16) | 0x40;
-  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
-/**
- * Serialises tensors to safetensors bytes: names sorted, header padded with spaces to a multiple
- * of 8, data in name order.
- * @throws SafetensorsError when a shape does not match its data length.
- */
-export function saveSafetensors(tensors: Readonly<Record<string, TensorToSave>> | ReadonlyMap<string, TensorToSave>, metadata?: Readonly<Record<string, string>>): Uint8Array {
-  const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)) as [string, TensorToSave][];
-  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const header: Record<string, unknown> = {};
-  if (metadata) header.__metadata__ = metadata;
-  let offset = 0;
-  const plan: { t: TensorToSave; dtype: SafetensorsDtype; begin: number }[] = [];
-  for (const [name, t] of entries) {
-    if (name === '__metadata__') throw new SafetensorsError(`tensor name '__metadata__' is reserved`);
-    const dtype: SafetensorsDtype = t.dtype ?? (t.data instanceof Int32Array ? 'I32' : t.data instanceof Uint8Array ? 'U8' : 'F32');
-    const count = t.shape.reduce((a, b) => a * b, 1);
-    if (count !== t.data.length) throw new SafetensorsError(`tensor '${name}': shape [${t.shape.join(', ')}] has ${count} values, data has ${t.data.length}`);
-    const size = count * DTYPE_SIZE[dtype];
-    header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + size] };
-    plan.push({ t, dtype, begin: offset });
-    offset += size;
-  }
-  let json = JSON.stringify(header);
-  const enc = new TextEncoder();
-  let jsonBytes = enc.encode(json);
-  const pad = (8 - (jsonBytes.byteLength % 8)) % 8;
-  if (pad) {
-    json += ' '.repeat(pad);
-    jsonBytes = enc.encode(json);
-  }
-  const out = new Uint8Array(8 + jsonBytes.byteLength + offset);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, jsonBytes.byteLength, true);
-  out.set(jsonBytes, 8);
-  const base = 8 + jsonBytes.byteLength;
-  for (const { t, dtype, begin } of plan) {
-    const at = base + begin;
-    const d = t.data;
-    for (let i = 0; i < d.length; i++) {
-      const v = d[i]!;
-      switch (dtype) {
-        case 'F32': dv.setFloat32(at + i * 4, v, true); break;
-        case 'F64': dv.setFloat64(at + i * 8, v, true); break;
-        case 'F16': dv.setUint16(at + i * 2, floatToHalf(v), true); break;
-        case 'BF16': dv.setUint16(at + i * 2, floatToBf16(v), true); break;
-        case 'I32': dv.setInt32(at + i * 4, v, true); break;
-        default: dv.setUint8(at + i, v); break;
-      }
-    }
-  }
-  return out;
 }
 
 /**

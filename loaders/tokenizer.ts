@@ -13,6 +13,7 @@ import { readBytes, isUrlString, joinSource } from './byte_source';
 import type { ChatMessage, TextTokenizer } from '../src/generation/types';
 import { normalizeOptionKeys, type WithSnakeCase } from '../src/core/option_keys';
 import { batchDecode, encodeBatch, type BatchDecodeOptions, type BatchEncoding, type BatchEncodingRow, type EncodeBatchOptions } from './tokenizer_batch';
+import { validateTokenizerJson } from './tokenizer_validate';
 
 /** JSON given as bytes, JSON text or an already-parsed object. */
 export type JsonInput = Uint8Array | ArrayBuffer | string | Record<string, unknown>;
@@ -114,10 +115,17 @@ export class Tokenizer implements TextTokenizer {
   private constructor(tokenizerJson: JsonObject, config: JsonObject) {
     if (!isObject(tokenizerJson.model)) throw new TokenizerError(`tokenizer.json: missing "model" object, got keys ${Object.keys(tokenizerJson).join(', ')}`);
     const json = Array.isArray(tokenizerJson.added_tokens) ? tokenizerJson : { ...tokenizerJson, added_tokens: [] };
+    validateTokenizerJson(json);
     try {
       this.hf = new HfTokenizer(json, config);
     } catch (e) {
       throw new TokenizerError(`tokenizer.json: cannot build the tokenizer: ${errorMessage(e)}`);
+    }
+    try {
+      // A component the checks above do not cover may still build and then fail on every call.
+      this.hf.decode(this.hf.encode('Test 1, a-b.').ids);
+    } catch (e) {
+      throw new TokenizerError(`tokenizer.json: the tokenizer builds but cannot encode or decode a test string: ${errorMessage(e)}`);
     }
     this.config = config;
     this.vocabSize = this.hf.get_vocab(true).size;

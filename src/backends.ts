@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 import { ConfigError } from './core/errors';
+import { fetchKernelModule, kernelModuleAvailable, simdSupported } from './kernels/module';
+import { KERNEL_BACKENDS, kernelThreads, setKernelThreads } from './kernels/runtime';
 
 // Importing the wasm and webgpu backends registers them with a higher priority than cpu, but they
 // start asynchronously: an op run before anyone chose a backend would throw "backend not yet
@@ -56,6 +58,36 @@ function configureWasmPaths(wasmBase?: string): void {
 export interface UseBackendOptions {
   /** Browser only: URL folder holding `tfjs-backend-wasm*.wasm` (webpack copies them next to the bundle). */
   wasmBase?: string;
+  /**
+   * Threads of loom-tfjs's wasm kernels (which run models on the `wasm` and `cpu` backends): the
+   * calling thread plus `threads - 1` workers over one shared memory. Default: what the machine
+   * offers, capped at 4 (1 where SharedArrayBuffer is missing, e.g. a page that is not cross-origin isolated).
+   */
+  threads?: number;
+}
+
+/** What {@link backendInfo} reports. */
+export interface BackendInfo {
+  /** The tfjs backend in use. */
+  readonly backend: string;
+  /** Threads the kernels run on for this backend (1 where the kernels do not apply, e.g. webgpu). */
+  readonly threads: number;
+  /** Whether this engine has WebAssembly SIMD128. */
+  readonly simd: boolean;
+  /** The page's `crossOriginIsolated` (SharedArrayBuffer and so threads); true in Node, which always has them. */
+  readonly crossOriginIsolated: boolean;
+}
+
+/** The backend, kernel threads, SIMD and isolation in effect now. */
+export function backendInfo(): BackendInfo {
+  const backend = tf.getBackend();
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  return {
+    backend,
+    threads: KERNEL_BACKENDS.includes(backend) ? kernelThreads() : 1,
+    simd: simdSupported(),
+    crossOriginIsolated: isolated ?? typeof SharedArrayBuffer !== 'undefined',
+  };
 }
 
 /**
@@ -75,6 +107,11 @@ export async function useBackend(name: BackendName, options: UseBackendOptions =
   }
   if (!ok) throw new ConfigError(`backend '${name}' is not available here`);
   await tf.ready();
+  if (KERNEL_BACKENDS.includes(name) && typeof SharedArrayBuffer !== 'undefined') {
+    // A browser page fetches the kernel module next to tfjs's wasm files (webpack copies both).
+    if (!kernelModuleAvailable() && typeof window !== 'undefined') await fetchKernelModule(options.wasmBase ?? './');
+    if (kernelModuleAvailable()) await setKernelThreads(options.threads);
+  }
 }
 
 /** The backend tfjs is using now (whoever set it). */

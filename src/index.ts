@@ -6,8 +6,8 @@ export * from './core/errors';
 export * from './core/types';
 export type { LayerRecord, GridPosition } from './core/layer_record';
 export { emptyRecord, cloneRecord } from './core/layer_record';
-export { useBackend, currentBackend, BACKEND_NAMES } from './backends';
-export type { BackendName, UseBackendOptions } from './backends';
+export { useBackend, currentBackend, backendInfo, BACKEND_NAMES } from './backends';
+export type { BackendName, UseBackendOptions, BackendInfo } from './backends';
 
 // grid network
 export { Network } from './network/network';
@@ -52,13 +52,20 @@ export {
   SafetensorsFile,
   SafetensorsCheckpoint,
 } from '../loaders/safetensors';
-export type { SafetensorsDtype, TensorEntry, SafetensorsHeader, DecodedTensor, LoadSafetensorsOptions, TensorToSave } from '../loaders/safetensors';
+export type { SafetensorsDtype, TensorEntry, SafetensorsHeader, DecodedTensor, LoadSafetensorsOptions, SafetensorsFileOptions, TensorToSave } from '../loaders/safetensors';
+export { availableBytes, assertModelFits } from '../loaders/memory_budget';
+export type { MemoryAvailable, MemoryCheckOptions } from '../loaders/memory_budget';
 export { readBytes, readText } from '../loaders/byte_source';
 export type { ByteSource, ProgressInfo, ProgressCallback } from '../loaders/byte_source';
 export { parseHFConfig, parseHFConfigText, SUPPORTED_MODEL_TYPES } from '../loaders/hf_config';
 export type { ModelConfig, RopeConfig, RopeScaling, HiddenAct } from './transformer/config';
 export { loadCausalLM, loadModelConfig } from '../loaders/pretrained';
 export type { PretrainedSource, PretrainedFiles, LoadCausalLMOptions } from '../loaders/pretrained';
+export { saveQuantizedCheckpoint, readQuantizationConfig } from '../loaders/quantized_checkpoint';
+export type { QuantizationConfig, QuantizedTensorInfo } from '../loaders/quantized_checkpoint';
+export type { WeightDtype } from './kernels/quantize';
+export type { ModuleDtypes, WeightModule } from './kernels/dtype_plan';
+export type { KernelOptions } from './transformer/kernel_options';
 export { DecoderLM } from './transformer/model';
 export type { DecoderWeights } from './transformer/weights';
 export { DecoderKVCache } from './transformer/kv_cache';

@@ -8,6 +8,7 @@
  * Ref: transformers.js `TextGenerationPipeline` (src/pipelines.js).
  */
 import { BACKEND_NAMES, useBackend, type BackendName } from './backends';
+import type { WeightDtype } from './kernels/quantize';
 import { ConfigError } from './core/errors';
 import { normalizeOptionKeys, type WithSnakeCase } from './core/option_keys';
 import { generate, type GenerateOptions } from './generation/generate';
@@ -18,12 +19,12 @@ import { loadTokenizer, type Tokenizer } from '../loaders/tokenizer';
 import type { DecoderLM } from './transformer/model';
 import type { ProgressCallback } from '../loaders/byte_source';
 
-/** Weight types {@link pipeline} can run: checkpoints are computed in float32 whatever they store. */
-export const PIPELINE_DTYPES = ['auto', 'fp32'] as const;
+/** Weight storage {@link pipeline} can use: 'auto' (the checkpoint's own, fp32 for float files) or a kernel dtype. */
+export const PIPELINE_DTYPES = ['auto', 'fp32', 'bf16', 'q8', 'q4'] as const satisfies readonly ('auto' | WeightDtype)[];
 
 /** Options of {@link pipeline} (transformers.js names; camelCase accepted too). */
 export interface PipelineOptions {
-  /** `'auto'` or `'fp32'` (weights are computed in float32; f16 / bf16 files are widened on load). */
+  /** `'auto'` (default), `'fp32'`, or `'bf16'` / `'q8'` / `'q4'` storage on the wasm kernels (loadCausalLM's `dtype`). */
   dtype?: (typeof PIPELINE_DTYPES)[number];
   /** Backend to run on: `'cpu'`, `'wasm'`, `'webgpu'` (sets the global tfjs backend), or `'auto'` (leave it). */
   device?: BackendName | 'auto';
@@ -69,7 +70,7 @@ export async function pipeline(task: 'text-generation', model: string | URL, opt
   const o = normalizeOptionKeys(options, { keys: PIPELINE_KEYS, where: 'pipeline' }) as PipelineOptions;
   const dtype = o.dtype ?? 'auto';
   if (!(PIPELINE_DTYPES as readonly string[]).includes(dtype)) {
-    throw new ConfigError(`pipeline: dtype '${String(dtype)}' is not supported, expected one of ${PIPELINE_DTYPES.join(', ')} (weights are computed in float32)`);
+    throw new ConfigError(`pipeline: dtype '${String(dtype)}' is not supported, expected one of ${PIPELINE_DTYPES.join(', ')}`);
   }
   const device = o.device ?? 'auto';
   if (device !== 'auto') {
@@ -77,7 +78,10 @@ export async function pipeline(task: 'text-generation', model: string | URL, opt
     await useBackend(device);
   }
   const tokenizer = await loadTokenizer(model);
-  const lm = await loadCausalLM(model, o.progressCallback ? { onProgress: o.progressCallback } : {});
+  const lm = await loadCausalLM(model, {
+    ...(o.progressCallback ? { onProgress: o.progressCallback } : {}),
+    ...(dtype !== 'auto' ? { dtype: dtype as WeightDtype } : {}),
+  });
 
   const run = async (input: string | readonly ChatMessage[], callOptions: WithSnakeCase<TextGenerationCallOptions> = {}): Promise<TextGenerationOutput[]> => {
     const raw = callOptions as Record<string, unknown>;

@@ -18,8 +18,26 @@ function layerNorm(x: Float64Array, g: Float64Array, b: Float64Array, eps: numbe
   return out;
 }
 
+/** Applied to the input of every linear layer while set (see {@link withLinearInputs}). */
+let linearInput: ((x: Float64Array, w: Float64Array) => Float64Array) | null = null;
+
+/**
+ * Runs `fn` with every linear layer's input (including the LM head's) passed through `hook` first,
+ * with that layer's weight `w`: e.g. an activation quantize-dequantize to reference quantized kernels.
+ */
+export function withLinearInputs<T>(hook: (x: Float64Array, w: Float64Array) => Float64Array, fn: () => T): T {
+  const before = linearInput;
+  linearInput = hook;
+  try {
+    return fn();
+  } finally {
+    linearInput = before;
+  }
+}
+
 /** y = x @ W + b with W stored (in, out) (GPT-2 Conv1D). */
-function conv1d(x: Float64Array, w: Float64Array, b: Float64Array | null, nOut: number): Float64Array {
+function conv1d(x0: Float64Array, w: Float64Array, b: Float64Array | null, nOut: number): Float64Array {
+  const x = linearInput ? linearInput(x0, w) : x0;
   const nIn = x.length;
   const y = new Float64Array(nOut);
   for (let o = 0; o < nOut; o++) y[o] = b ? b[o]! : 0;
@@ -31,7 +49,8 @@ function conv1d(x: Float64Array, w: Float64Array, b: Float64Array | null, nOut: 
 }
 
 /** y = x @ W^T + b with W stored (out, in) (torch Linear). */
-function linear(x: Float64Array, w: Float64Array, b: Float64Array | null, nOut: number): Float64Array {
+function linear(x0: Float64Array, w: Float64Array, b: Float64Array | null, nOut: number): Float64Array {
+  const x = linearInput ? linearInput(x0, w) : x0;
   const nIn = x.length;
   const y = new Float64Array(nOut);
   for (let o = 0; o < nOut; o++) {
@@ -89,8 +108,9 @@ function attendHead(q: Float64Array[], k: Float64Array[], v: Float64Array[], hd:
 }
 
 /** HF GPT2LMHeadModel with gelu_new, tied head. */
-export function gpt2Reference(get: Tensors, cfg: { d: number; heads: number; layers: number; vocab: number; eps: number }, ids: number[], p = 'transformer.'): Float64Array {
+export function gpt2Reference(get: Tensors, cfg: { d: number; heads: number; layers: number; vocab: number; eps: number; inner?: number }, ids: number[], p = 'transformer.'): Float64Array {
   const { d, heads, layers, vocab, eps } = cfg;
+  const inner = cfg.inner ?? 4 * d; // n_inner (HF default 4 * n_embd)
   const hd = d / heads;
   const wte = get(`${p}wte.weight`);
   const wpe = get(`${p}wpe.weight`);
@@ -112,7 +132,7 @@ export function gpt2Reference(get: Tensors, cfg: { d: number; heads: number; lay
     xs = xs.map((x, t) => {
       const a = conv1d(merged[t]!, get(`${n}attn.c_proj.weight`), get(`${n}attn.c_proj.bias`), d);
       const h1 = x.map((xi, j) => xi + a[j]!);
-      const u = conv1d(layerNorm(h1, get(`${n}ln_2.weight`), get(`${n}ln_2.bias`), eps), get(`${n}mlp.c_fc.weight`), get(`${n}mlp.c_fc.bias`), 4 * d).map(geluTanh);
+      const u = conv1d(layerNorm(h1, get(`${n}ln_2.weight`), get(`${n}ln_2.bias`), eps), get(`${n}mlp.c_fc.weight`), get(`${n}mlp.c_fc.bias`), inner).map(geluTanh);
       const m = conv1d(u, get(`${n}mlp.c_proj.weight`), get(`${n}mlp.c_proj.bias`), d);
       return h1.map((hi, j) => hi + m[j]!);
     });

@@ -6,12 +6,14 @@
 import * as fs from 'fs';
 import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIO } from './command';
+import { dtypeListFlag } from './flags';
 import { BACKEND_NAMES, type BackendName } from '../backends';
 import { decodeMarkdown, runDecodeBench } from '../../bench/decode';
 import type { BenchModelName } from '../../bench/decode_models';
 import { BENCH_MODELS } from '../../bench/decode_models';
 
-const USAGE = `usage: loom bench [--quick] [--json] [--backends wasm,cpu] [--models NAME,...] [--out FILE]
+const USAGE = `usage: loom bench [--quick] [--json] [--backends wasm,cpu] [--models NAME,...] [--threads 1,2] [--kernels on,off]
+                  [--dtypes fp32,bf16,q8,q4] [--out FILE]
 
 Measures token-by-token decoding of transformer-shaped models with random fp32 weights:
 KV-cache decode tokens/s, the same generation recomputing the whole sequence per token,
@@ -22,7 +24,14 @@ tokens/s, safetensors load MB/s and peak memory. Progress goes to stderr.
   --json       print one JSON object {machine, results} instead of a Markdown table
   --backends   comma-separated subset of ${BACKEND_NAMES.join(', ')} (default wasm,cpu)
   --models     comma-separated subset of ${BENCH_MODELS.map((m) => m.name).join(', ')}
-  --out FILE   also write the JSON result to FILE`;
+  --threads    comma-separated kernel thread counts, one row each (default 1)
+  --kernels    on, off or on,off: loom-tfjs's wasm kernels or the tfjs op chain (default on)
+  --dtypes     comma-separated weight dtypes on the kernels, one row each (default fp32); the bound
+               uses each dtype's bytes per weight (bf16 2, q8 36/32, q4 20/32)
+  --out FILE   also write the JSON result to FILE
+
+Against onnxruntime-web on the same weights (interleaved rounds, ratios; needs ../shared/peer-bench
+set up and npm run build): node dist/bench/peer.js --threads 1,2 --rounds 3`;
 
 function listOption<T extends string>(raw: string | undefined, allowed: readonly T[], what: string): T[] | undefined {
   if (raw === undefined) return undefined;
@@ -37,17 +46,30 @@ function listOption<T extends string>(raw: string | undefined, allowed: readonly
 async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { quick: { type: 'boolean' }, json: { type: 'boolean' }, backends: { type: 'string' }, models: { type: 'string' }, out: { type: 'string' } },
+    options: {
+      quick: { type: 'boolean' }, json: { type: 'boolean' }, backends: { type: 'string' }, models: { type: 'string' },
+      threads: { type: 'string' }, kernels: { type: 'string' }, dtypes: { type: 'string' }, out: { type: 'string' },
+    },
     allowPositionals: true,
     strict: true,
   });
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const backends = listOption<BackendName>(values.backends, BACKEND_NAMES, 'backend');
   const models = listOption<BenchModelName>(values.models, BENCH_MODELS.map((m) => m.name), 'model');
+  const threads = values.threads?.split(',').map((s) => {
+    const n = Number(s.trim());
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`--threads: '${s}' is not an integer in [1, 64]`);
+    return n;
+  });
+  const kernels = listOption<'on' | 'off'>(values.kernels, ['on', 'off'], 'kernel')?.map((k) => k === 'on');
+  const dtypes = dtypeListFlag(values.dtypes);
   const result = await runDecodeBench({
     quick: values.quick ?? false,
     ...(backends ? { backends } : {}),
     ...(models ? { models } : {}),
+    ...(threads ? { threads } : {}),
+    ...(kernels ? { kernels } : {}),
+    ...(dtypes ? { dtypes } : {}),
     log: (line) => io.stderr(`${line}\n`),
   });
   if (values.out !== undefined) fs.writeFileSync(values.out, JSON.stringify(result, null, 2) + '\n');

@@ -57,7 +57,7 @@ async function run(argv: string[], io: ChatIO): Promise<number> {
   values.model = values.model === undefined ? builtinModelPath() : modelDirFlag(values.model);
   const backend = backendFlag(values.backend);
   const options: GenerateOptions = {
-    maxNewTokens: numberFlag(values['max-new-tokens'], '--max-new-tokens', { integer: true, default: 128 }),
+    maxNewTokens: numberFlag(values['max-new-tokens'], '--max-new-tokens', { integer: true, positive: true, default: 128 }),
     temperature: numberFlag(values.temperature, '--temperature', { default: 0.7 }),
     topK: numberFlag(values['top-k'], '--top-k', { integer: true, default: 50 }),
     ...(values['top-p'] !== undefined ? { topP: numberFlag(values['top-p'], '--top-p') } : {}),

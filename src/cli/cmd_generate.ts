@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIO } from './command';
-import { backendFlag, modelDirFlag, numberFlag, parseIdList } from './flags';
+import { backendFlag, dtypeFlag, modelDirFlag, numberFlag, parseIdList } from './flags';
 import { loadTokenizer, type Tokenizer } from '../../loaders/tokenizer';
 import { loadCausalLM } from '../../loaders/pretrained';
 import { useBackend } from '../backends';
@@ -15,7 +15,7 @@ import { builtinModelPath } from '../builtin_model';
 const USAGE = `usage: loom generate [--model DIR] [--prompt TEXT | --prompt-ids 1,2,3] [--chat]
                      [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
                      [--repetition-penalty R] [--seed S] [--greedy] [--stop TEXT]...
-                     [--backend cpu|wasm|webgpu] [--json]
+                     [--backend cpu|wasm|webgpu] [--dtype fp32|bf16|q8|q4] [--json]
 
 Generates text with the checkpoint in DIR (config.json + model.safetensors; tokenizer files
 are needed for text prompts and text output). Sampling follows the checkpoint's
@@ -24,6 +24,7 @@ greedy); the flags override it, and --temperature 0 or --greedy force greedy.
 
   --chat          treat --prompt as a user message and apply the tokenizer's chat template
   --stop TEXT     end when TEXT appears (repeatable); the text is cut before it
+  --dtype D       weight storage on the wasm kernels: fp32 (default), bf16, q8 or q4 (quantized at load)
   --json          print {"ids": [generated ids], "text": ..., "finishReason": ..., "stats": {...}}
                   instead of streaming text (works without tokenizer files with --prompt-ids)`;
 
@@ -54,6 +55,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       greedy: { type: 'boolean' },
       stop: { type: 'string', multiple: true },
       backend: { type: 'string' },
+      dtype: { type: 'string' },
       json: { type: 'boolean' },
     },
     allowPositionals: false,
@@ -68,8 +70,9 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   if ((values.prompt === undefined) === (values['prompt-ids'] === undefined)) throw new UsageError('give exactly one of --prompt, --prompt-ids');
   if (values.chat && values.prompt === undefined) throw new UsageError('--chat needs --prompt');
   const backend = backendFlag(values.backend);
+  const dtype = dtypeFlag(values.dtype);
   const options: GenerateOptions = {
-    maxNewTokens: numberFlag(values['max-new-tokens'], '--max-new-tokens', { integer: true }),
+    maxNewTokens: numberFlag(values['max-new-tokens'], '--max-new-tokens', { integer: true, positive: true }),
     temperature: numberFlag(values.temperature, '--temperature'),
     topK: numberFlag(values['top-k'], '--top-k', { integer: true }),
     topP: numberFlag(values['top-p'], '--top-p'),
@@ -91,7 +94,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   const tokenizer = await tokenizerOf(values.model);
   if (!tokenizer && typeof input === 'string') throw new Error(`${values.model}: no tokenizer files (tokenizer.json or vocab.json + merges.txt); use --prompt-ids`);
   if (!tokenizer && !values.json) throw new Error(`${values.model}: no tokenizer files, so no text to stream; use --json for ids`);
-  const model = await loadCausalLM(values.model);
+  const model = await loadCausalLM(values.model, dtype ? { dtype } : {});
   try {
     const it = generateStream(model, tokenizer, input, options);
     let result: GenerateResult;

@@ -6,28 +6,30 @@ import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIO } from './command';
 import { listModelIds, loadModelFromString } from '../../loaders/loom_json';
 import { modelInfo } from './cmd_logits';
-import { backendFlag, modelDirFlag } from './flags';
+import { backendFlag, dtypeFlag, modelDirFlag, printable } from './flags';
 import { useBackend } from '../backends';
 
 const USAGE = `usage: loom info <model.json> [--id ID] [--json] [--backend cpu|wasm|webgpu]
-       loom info --model DIR [--json] [--backend cpu|wasm|webgpu]
+       loom info --model DIR [--dtype fp32|bf16|q8|q4] [--json] [--backend cpu|wasm|webgpu]
 
 Describes a LOOM JSON bundle (grid, layers, sizes, parameter counts) or, with --model,
-a Hugging Face checkpoint folder (architecture, parameter count, memory estimate).`;
+a Hugging Face checkpoint folder (architecture, parameter count, memory estimate; with --dtype,
+the bytes its weights take in that storage on the wasm kernels).`;
 
 async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { id: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' }, backend: { type: 'string' } },
+    options: { id: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' }, dtype: { type: 'string' }, backend: { type: 'string' } },
     allowPositionals: true,
     strict: true,
   });
   const backend = backendFlag(values.backend);
   if (backend !== undefined) await useBackend(backend);
   if (values.model !== undefined) {
-    const info = await modelInfo(modelDirFlag(values.model));
+    const dtype = dtypeFlag(values.dtype);
+    const info = await modelInfo(modelDirFlag(values.model), dtype ? { dtype } : {});
     // text unless --json, as for LOOM files
-    io.stdout((values.json ? JSON.stringify(info, null, 2) : Object.entries(info).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`).join('\n')) + '\n');
+    io.stdout((values.json ? JSON.stringify(info, null, 2) : Object.entries(info).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`).join('\n')) + '\n');
     return 0;
   }
   const file = positionals[0];
@@ -52,7 +54,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
           `  ${String(l.index).padStart(3)} (${l.row},${l.col},${l.layer}) ${l.type.padEnd(20)} ${l.detail.padEnd(24)} in ${l.inputSize ?? '?'} out ${l.outputSize ?? '?'} params ${l.parameters}`,
       ),
     ];
-    io.stdout(lines.join('\n') + '\n');
+    io.stdout(printable(lines.join('\n')) + '\n');
     return 0;
   } finally {
     net.dispose();

@@ -11,6 +11,7 @@ import { useBackend } from '../backends';
 import { loadCausalLM, loadModelConfig } from '../../loaders/pretrained';
 import { readSafetensorsHeader } from '../../loaders/safetensors';
 import { SafetensorsError } from '../core/errors';
+import { packedLayout, type WeightDtype } from '../kernels/quantize';
 
 const USAGE = `usage: loom logits --model DIR --ids 1,2,3 [--backend cpu|wasm|webgpu]
 
@@ -77,14 +78,26 @@ export interface ModelInfo {
   kvCacheBytesPerToken: number;
   /** weightBytes + a full-length KV cache for one sequence. */
   memoryEstimateBytes: number;
+  /** With {@link ModelInfoOptions.dtype}: that dtype, and the bytes the weights take stored in it on the kernels. */
+  dtype?: WeightDtype;
+  dtypeWeightBytes?: number;
 }
+
+/** Options of {@link modelInfo}. */
+export interface ModelInfoOptions {
+  /** Also report the bytes of the weights in this storage dtype (matrices packed, vectors fp32). */
+  dtype?: WeightDtype;
+}
+
+/** Learned position tables stay float32 in every dtype. */
+const POSITION_TABLE = /(^|\.)wpe\.weight$/;
 
 /**
  * Architecture, parameter count and memory estimate of the checkpoint in `dir`, from config.json and
  * the safetensors headers only (no tensor data is read).
  * @throws ConfigError / SafetensorsError when the files are missing or malformed.
  */
-export async function modelInfo(dir: string): Promise<ModelInfo> {
+export async function modelInfo(dir: string, options: ModelInfoOptions = {}): Promise<ModelInfo> {
   const config = await loadModelConfig(dir);
   const raw = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { architectures?: unknown };
   const single = path.join(dir, 'model.safetensors');
@@ -100,12 +113,21 @@ export async function modelInfo(dir: string): Promise<ModelInfo> {
   }
   let parameterCount = 0;
   let storedBytes = 0;
+  let dtypeWeightBytes = 0;
+  const dtype = options.dtype;
   for (const f of files) {
     const header = await readSafetensorsHeader(f);
     for (const e of header.tensors.values()) {
       if (NON_PARAMETER.test(e.name)) continue;
-      parameterCount += e.shape.reduce((a, b) => a * b, 1);
+      const count = e.shape.reduce((a, b) => a * b, 1);
+      parameterCount += count;
       storedBytes += e.end - e.begin;
+      if (dtype && e.shape.length === 2 && !POSITION_TABLE.test(e.name)) {
+        // Packed along the input dimension: the last for torch Linear [out, in], the first for GPT-2's Conv1D [in, out].
+        const conv1d = config.modelType === 'gpt2' && !/wte\.weight$/.test(e.name);
+        const [a, b] = e.shape as [number, number];
+        dtypeWeightBytes += packedLayout(dtype, conv1d ? { rows: b, cols: a } : { rows: a, cols: b }).bytes;
+      } else if (dtype) dtypeWeightBytes += count * 4;
     }
   }
   const kvCacheBytesPerToken = 2 * config.numLayers * config.numKVHeads * config.headDim * 4;
@@ -127,5 +149,6 @@ export async function modelInfo(dir: string): Promise<ModelInfo> {
     weightBytes,
     kvCacheBytesPerToken,
     memoryEstimateBytes: weightBytes + kvCacheBytesPerToken * config.maxPositions,
+    ...(dtype ? { dtype, dtypeWeightBytes } : {}),
   };
 }

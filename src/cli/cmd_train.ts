@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIO } from './command';
-import { backendFlag, numberFlag } from './flags';
+import { backendFlag, numberFlag, writableOutFlag } from './flags';
 import { loadModelFromString, listModelIds, saveModelToString } from '../../loaders/loom_json';
 import { useBackend } from '../backends';
 import { ConfigError } from '../core/errors';
@@ -105,6 +105,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     strict: true,
   });
   if (values.model === undefined || values.data === undefined || values.out === undefined) throw new UsageError('--model, --data and --out are required');
+  writableOutFlag(values.out, '--out'); // before training, not after every epoch
   const epochs = numberFlag(values.epochs, '--epochs', { integer: true, positive: true, default: 10 });
   const lr = numberFlag(values.lr, '--lr', { positive: true, default: 0.01 });
   const targets = numberFlag(values.targets, '--targets', { integer: true, positive: true, default: 1 });

@@ -7,6 +7,7 @@ import { benchCommand } from './cmd_bench';
 import { chatCommand } from './cmd_chat';
 import { convertCommand } from './cmd_convert';
 import { trainCommand } from './cmd_train';
+import { quantizeCommand } from './cmd_quantize';
 
 /** Every CLI command, in the order `loom --help` lists them. Adding a command = one file + one line. */
 export const COMMANDS: readonly CliCommand[] = [
@@ -17,5 +18,6 @@ export const COMMANDS: readonly CliCommand[] = [
   infoCommand,
   trainCommand,
   convertCommand,
+  quantizeCommand,
   benchCommand,
 ];

@@ -3,8 +3,11 @@
  * Every parser throws {@link UsageError}, so a bad value exits with code 2.
  */
 import * as fs from 'fs';
+import * as path from 'path';
 import { BACKEND_NAMES, type BackendName } from '../backends';
 import { UsageError } from './command';
+import { WEIGHT_DTYPES } from '../kernels/dtype_plan';
+import type { WeightDtype } from '../kernels/quantize';
 
 /** What {@link numberFlag} accepts. */
 export interface NumberFlagOptions {
@@ -68,4 +71,75 @@ export function parseIdList(text: string, flag: string): number[] {
   const bad = ids.findIndex((n) => !Number.isInteger(n) || n < 0);
   if (bad >= 0) throw new UsageError(`${flag}: item ${bad} of ${JSON.stringify(text)} is not a non-negative integer`);
   return ids;
+}
+
+/**
+ * Checks that an output file's folder exists and is writable, so a command fails before its work
+ * (training for every epoch) rather than when it writes the result.
+ * @throws UsageError `--out: folder /nonexistent/dir does not exist`.
+ */
+export function writableOutFlag(file: string, flag: string): void {
+  const dir = path.dirname(path.resolve(file));
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    throw new UsageError(`${flag}: folder ${dir} does not exist`);
+  }
+  if (!stat.isDirectory()) throw new UsageError(`${flag}: ${dir} is not a folder`);
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw new UsageError(`${flag}: folder ${dir} is not writable`);
+  }
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UsageError(`${flag}: ${file} is a folder, expected a file name`);
+}
+
+/**
+ * `argv` with a flag followed by a negative number joined as `--flag=-5`: node's parseArgs would
+ * otherwise call `--max-new-tokens -5` "ambiguous" instead of letting the flag's parser say what
+ * is wrong with -5.
+ */
+export function joinNegativeValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a.startsWith('--') && !a.includes('=') && next !== undefined && /^-(\d|\.\d|Infinity|NaN)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+/** `text` with control characters (NUL, ESC, ...) escaped as `\u00XX`, safe to print to a terminal. */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * The weight dtype a `--dtype` value names, undefined when the flag is absent.
+ * @throws UsageError `--dtype: expected one of fp32, bf16, q8, q4, got 'int4'`.
+ */
+export function dtypeFlag(value: string | undefined): WeightDtype | undefined {
+  if (value === undefined) return undefined;
+  if (!(WEIGHT_DTYPES as readonly string[]).includes(value)) throw new UsageError(`--dtype: expected one of ${WEIGHT_DTYPES.join(', ')}, got '${value}'`);
+  return value as WeightDtype;
+}
+
+/**
+ * Dtypes a `--dtypes fp32,q8` value lists (each as {@link dtypeFlag}), undefined when absent.
+ * @throws UsageError naming the first bad item, or for an empty list.
+ */
+export function dtypeListFlag(value: string | undefined, flag = '--dtypes'): WeightDtype[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) throw new UsageError(`${flag}: expected a comma-separated list of ${WEIGHT_DTYPES.join(', ')}, got '${value}'`);
+  return items.map((d) => {
+    if (!(WEIGHT_DTYPES as readonly string[]).includes(d)) throw new UsageError(`${flag}: expected items of ${WEIGHT_DTYPES.join(', ')}, got '${d}'`);
+    return d as WeightDtype;
+  });
 }

@@ -4,6 +4,7 @@ import { COMMANDS } from './commands';
 import { UsageError, type CliIO } from './command';
 import { errorMessage } from '../core/errors';
 import { useBackend } from '../backends';
+import { joinNegativeValues, printable } from './flags';
 
 /**
  * Every command runs on an initialized backend: wasm by default (the fastest in Node), cpu if wasm
@@ -75,13 +76,13 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   }
   try {
     await ensureBackend();
-    return await cmd.run(rest, io);
+    return await cmd.run(joinNegativeValues(rest), io);
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr(`loom ${name}: ${errorMessage(e)}\n\n${cmd.usage}\n`);
+      io.stderr(`loom ${name}: ${printable(errorMessage(e))}\n\n${cmd.usage}\n`);
       return 2;
     }
-    io.stderr(`loom ${name}: ${errorMessage(e)}\n`);
+    io.stderr(`loom ${name}: ${printable(errorMessage(e))}\n`);
     return 1;
   }
 }

@@ -66,3 +66,29 @@ export function errorMessage(e: unknown): string {
 export class TokenizerError extends LoomError {
   override readonly name = 'TokenizerError';
 }
+
+/**
+/**
+ * A model or tensor would not fit in the memory the backend can use (the tfjs backend, or the wasm
+ * kernels' heap, at most 4 GiB). Raised before allocating (from an estimate), or when an allocation
+ * fails; the backend stays usable either way. `bytesNeeded` / `bytesAvailable` are set when known.
+ */
+export class OutOfMemoryError extends LoomError {
+  override readonly name = 'OutOfMemoryError';
+  constructor(
+    message: string,
+    readonly bytesNeeded?: number,
+    readonly bytesAvailable?: number,
+  ) {
+    super(message);
+  }
+
+  /** `what` needs `bytesNeeded` bytes of the kernel heap, which has only `bytesAvailable` left. */
+  static forKernelHeap(bytesNeeded: number, bytesAvailable: number, what: string): OutOfMemoryError {
+    return new OutOfMemoryError(
+      `out of memory: ${what} needs ${bytesNeeded} bytes, only ${bytesAvailable} bytes are available in the kernel heap`,
+      bytesNeeded,
+      bytesAvailable,
+    );
+  }
+}

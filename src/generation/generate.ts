@@ -168,6 +168,20 @@ function holdBackStart(text: string, stops: readonly string[], from: number, end
   return end;
 }
 
+/** Where a running stream keeps its session, so an abandoned stream's KV cache can be freed. */
+interface SessionHolder {
+  session: DecodeSession | null;
+}
+
+/** Frees the KV cache of a stream that was dropped while suspended (never finished nor returned). */
+const abandonedStreams =
+  typeof FinalizationRegistry !== 'undefined'
+    ? new FinalizationRegistry<SessionHolder>((holder) => {
+        holder.session?.dispose();
+        holder.session = null;
+      })
+    : null;
+
 /**
  * An empty prompt starts from the model's BOS id, as transformers' `generate` does without
  * `input_ids` (`bos_token_id` from config.json / generation_config.json, else the tokenizer's).
@@ -182,16 +196,32 @@ function startIds(prompt: number[], model: CausalLM, tokenizer: TextTokenizer | 
 
 /**
  * Generates tokens one at a time, yielding each stable text piece (non-empty); the iterator's return
- * value is the {@link GenerateResult}. Breaking out of the loop ends generation and frees the cache.
+ * value is the {@link GenerateResult}. Finishing, breaking out of a `for await` loop or calling
+ * `return()` ends generation and frees the KV cache at once. A stream that is dropped half-way
+ * (never finished nor returned) keeps its cache until the iterator is garbage-collected, when it
+ * is freed; call `return()` to free it deterministically.
  * Options: camelCase or transformers' snake_case names, over the model's generation_config.json
  * defaults ({@link resolveGenerateOptions}).
  * @throws ConfigError for bad or unknown options, a prompt out of range or longer than the model's context.
  */
-export async function* generateStream(
+export function generateStream(
   model: CausalLM,
   tokenizer: TextTokenizer | null,
   input: GenerateInput,
   callOptions: WithSnakeCase<GenerateOptions> = {},
+): AsyncGenerator<string, GenerateResult, undefined> {
+  const holder: SessionHolder = { session: null };
+  const it = streamTokens(model, tokenizer, input, callOptions, holder);
+  abandonedStreams?.register(it, holder);
+  return it;
+}
+
+async function* streamTokens(
+  model: CausalLM,
+  tokenizer: TextTokenizer | null,
+  input: GenerateInput,
+  callOptions: WithSnakeCase<GenerateOptions>,
+  holder: SessionHolder,
 ): AsyncGenerator<string, GenerateResult, undefined> {
   const options = resolveGenerateOptions(model.info, callOptions);
   const prompt = startIds(promptIds(tokenizer, input, options.addSpecialTokens ?? true), model, tokenizer);
@@ -230,6 +260,7 @@ export async function* generateStream(
       const past = options.pastKeyValues;
       if (past && past.model !== model) throw new ConfigError('generate: pastKeyValues belongs to another model');
       session = new DecodeSession(model, prompt, { processors, sampling, rng, maxNewTokens: maxNew, ...(past ? { reuse: past.prepare(prompt, maxNew) } : {}) });
+      holder.session = session;
       const t0 = now();
       let logits = await readLogits(session.forward());
       prefillSeconds = (now() - t0) / 1000;
@@ -287,6 +318,7 @@ export async function* generateStream(
   } finally {
     if (session && options.pastKeyValues && !failed) options.pastKeyValues.update(session.cachedIds);
     session?.dispose();
+    holder.session = null;
     options.streamer?.end();
   }
   const steps = generated.length - 1;

@@ -13,6 +13,8 @@
  */
 import { ConfigError } from '../core/errors';
 import { emptyRecord, RECORD_FIELDS, type GridPosition, type LayerRecord, type RecordField } from '../core/layer_record';
+import { previewValue } from '../core/preview';
+import { cloneJsonBounded } from '../core/limits';
 
 /** A JSON value of a definition. */
 export type DefinitionValue = number | boolean | string | null | readonly DefinitionValue[] | { readonly [key: string]: DefinitionValue };
@@ -72,7 +74,7 @@ const isNumArray = (v: unknown): v is number[] => Array.isArray(v) && v.every(is
 
 /** Reads one definition value into the record field's type. @throws ConfigError when it has the wrong type. */
 function readField(f: RecordField, v: DefinitionValue, where: string): unknown {
-  const bad = (expected: string): ConfigError => new ConfigError(`${where}: field '${f.field}' is ${JSON.stringify(v)}, expected ${expected}`);
+  const bad = (expected: string): ConfigError => new ConfigError(`${where}: field '${f.field}' is ${previewValue(v)}, expected ${expected}`);
   switch (f.kind) {
     case 'int':
     case 'f32':
@@ -118,17 +120,17 @@ function readField(f: RecordField, v: DefinitionValue, where: string): unknown {
  * @throws ConfigError on unknown keys or values of the wrong type.
  */
 export function definitionToRecord(def: DefinitionValue, where: string): LayerRecord {
-  if (typeof def !== 'object' || def === null || Array.isArray(def)) throw new ConfigError(`${where}: layer definition must be an object, got ${JSON.stringify(def)}`);
+  if (typeof def !== 'object' || def === null || Array.isArray(def)) throw new ConfigError(`${where}: layer definition must be an object, got ${previewValue(def)}`);
   const obj = def as LoomLayerDefinition;
   const type = obj['type'];
-  if (!isNum(type)) throw new ConfigError(`${where}: layer definition needs a numeric 'type', got ${JSON.stringify(type)}`);
+  if (!isNum(type)) throw new ConfigError(`${where}: layer definition needs a numeric 'type', got ${previewValue(type)}`);
   const r = emptyRecord(type);
   const o = r as unknown as Record<string, unknown>;
   for (const [key, v] of Object.entries(obj)) {
     if (key === 'type') continue;
     if (key === 'ext') {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`${where}: 'ext' must be an object`);
-      r.ext = JSON.parse(JSON.stringify(v)) as LayerRecord['ext'];
+      r.ext = cloneJsonBounded(v, `${where}: 'ext'`, ConfigError) as LayerRecord['ext'];
       continue;
     }
     const f = RECORD_FIELDS.find((x) => x.field === key);

@@ -12,6 +12,7 @@ import { DecoderKVCache } from './kv_cache';
 import { applyRope, ropeTables } from './rope';
 import { groupedAttention, MASKED } from './attention';
 import { allTensors, type DecoderWeights, type NormWeights } from './weights';
+import { KernelDecoder, type KernelDecoderOptions } from './kernel_decoder';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -48,8 +49,10 @@ function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | undefined): tf.T
 
 /** A loaded decoder-only causal LM. Built by the architecture files from a {@link DecoderWeights}. */
 export class DecoderLM implements CausalLM {
-  readonly info: CausalLMInfo;
+  private infoNow: CausalLMInfo;
   private disposed = false;
+  /** The wasm-kernel engine once {@link useKernels} moved the weights there; null: the tfjs op chain. */
+  private kernel: KernelDecoder | null = null;
 
   constructor(
     readonly config: ModelConfig,
@@ -58,15 +61,48 @@ export class DecoderLM implements CausalLM {
     readonly parameterCount: number,
   ) {
     const { modelType, vocabSize, maxPositions, eosTokenIds, bosTokenId, padTokenId, generationDefaults } = config;
-    this.info = {
-      modelType, vocabSize, maxPositions, eosTokenIds,
+    this.infoNow = {
+      modelType, vocabSize, maxPositions, eosTokenIds, dtype: 'fp32',
       ...(bosTokenId !== undefined ? { bosTokenId } : {}),
       ...(padTokenId !== undefined ? { padTokenId } : {}),
       ...(generationDefaults !== undefined ? { generationDefaults } : {}),
     };
   }
 
+  get info(): CausalLMInfo {
+    return this.infoNow;
+  }
+
+  /**
+   * Moves the weights into the wasm kernels' memory (each tf tensor is freed once copied) and runs
+   * `forward` / `createCache` there from now on (src/transformer/kernel_decoder.ts). No-op when on already.
+   * @throws OutOfMemoryError when the weights do not fit the kernel heap (the model stays on tfjs).
+   */
+  useKernels(options: KernelDecoderOptions = {}): void {
+    if (this.kernel || this.disposed) return;
+    this.kernel = new KernelDecoder(this.config, this.weights, options);
+    this.infoNow = { ...this.infoNow, dtype: this.kernel.dtype };
+  }
+
+  /** True when forward runs on the wasm kernels. */
+  get kernelsActive(): boolean {
+    return this.kernel !== null;
+  }
+
+  /**
+   * Bytes this model holds: `tfjsBytes` in live tfjs weight tensors (0 once on the kernels),
+   * `kernelBytes` in the kernel module's heap (weights + activation scratch; KV caches not included).
+   */
+  memory(): { tfjsBytes: number; kernelBytes: number } {
+    const tfjsBytes = allTensors(this.weights).reduce((n, t) => n + (t.isDisposed ? 0 : t.size * 4), 0);
+    return { tfjsBytes, kernelBytes: this.kernel?.kernelBytes ?? 0 };
+  }
+
   createCache(batchSize: number, maxLength: number): KVCache {
+    if (this.disposed) throw new ShapeError('createCache: model used after dispose()');
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new ShapeError(`createCache: batchSize ${batchSize} must be a positive integer`);
+    if (!Number.isSafeInteger(maxLength) || maxLength < 1) throw new ShapeError(`createCache: maxLength ${maxLength} must be a positive integer`);
+    if (this.kernel) return this.kernel.createCache(batchSize, maxLength);
     if (maxLength > this.config.maxPositions) {
       throw new ShapeError(`createCache: maxLength ${maxLength} exceeds the model's ${this.config.maxPositions} positions`);
     }
@@ -80,6 +116,7 @@ export class DecoderLM implements CausalLM {
 
   forward(ids: number[][], options: ForwardOptions = {}): tf.Tensor {
     if (this.disposed) throw new ShapeError('forward: model used after dispose()');
+    if (this.kernel) return this.kernel.forward(ids, options);
     const cfg = this.config;
     const b = ids.length;
     const t = ids[0]?.length ?? 0;
@@ -230,6 +267,8 @@ export class DecoderLM implements CausalLM {
   dispose(): void {
     if (this.disposed) return;
     for (const t of allTensors(this.weights)) t.dispose();
+    this.kernel?.dispose();
+    this.kernel = null;
     this.disposed = true;
   }
 }

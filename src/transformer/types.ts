@@ -3,6 +3,7 @@
  * (src/generation): a causal language model with a KV cache.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { WeightDtype } from '../kernels/quantize';
 
 /** Architectures loom-tfjs runs from a Hugging Face `config.json`. */
 export type ModelType = 'llama' | 'mistral' | 'qwen2' | 'gpt2' | 'gpt_neox';
@@ -17,6 +18,8 @@ export interface CausalLMInfo {
   readonly eosTokenIds: readonly number[];
   readonly bosTokenId?: number;
   readonly padTokenId?: number;
+  /** Storage format of the weight matrices ('fp32' on the tfjs op chain; the kernels may hold bf16 / q8 / q4). */
+  readonly dtype?: WeightDtype;
   /** Generation defaults from generation_config.json (applied under the call's own options). */
   readonly generationDefaults?: GenerationDefaults;
 }

@@ -1,0 +1,165 @@
+/**
+ * bench peer: loom-tfjs beside onnxruntime-web (transformers.js's engine) on the same
+ * SmolLM2-135M-shaped fp32 weights, interleaved round by round in one run, as ratios.
+ *
+ * Uses ../shared/peer-bench (see its README; `setup.sh` builds the ONNX graphs and the HF checkpoint
+ * into a work folder, default /tmp/peer-bench). Each round runs, one process at a time, for every
+ * thread count: the peer (`bench.js MODEL THREADS`) and loom-tfjs through its public API
+ * (`loom_decode.js ROOT DIR --threads N`, needs `npm run build`). Each line carries `otherCpuCores`
+ * (how busy the rest of the machine was): compare ratios from quiet rounds.
+ *
+ *   npm run build && node dist/bench/peer.js [--peer DIR] [--scripts DIR] [--threads 1,2] [--rounds 3]
+ *     [--graph std|ms] [--out FILE]
+ * or `npm run bench -- peer` (settings from LOOM_PEER_DIR, LOOM_PEER_THREADS, LOOM_PEER_ROUNDS).
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseArgs } from 'node:util';
+import { median, type Benchmark } from './bench';
+
+/** One JSON line of a run (the fields both scripts print). */
+interface RunLine {
+  decodeTokS?: number;
+  prefillTokS?: number;
+  peakRssMB?: number;
+  otherCpuCores?: number;
+  lastTok?: number;
+  error?: string;
+}
+
+/** Options of {@link runPeerBench}. */
+export interface PeerBenchOptions {
+  /** peer-bench work folder (models/, hf/, node_modules/). */
+  peerDir: string;
+  /** Folder of the peer-bench scripts (bench.js, loom_decode.js); default: `peerDir`. */
+  scriptsDir?: string;
+  /** loom-tfjs package root (holds dist/). */
+  root: string;
+  threads: readonly number[];
+  rounds: number;
+  /** ONNX graph variant: std (standard ops) or ms (com.microsoft fused ops). */
+  graph: 'std' | 'ms';
+  log?: (line: string) => void;
+}
+
+/** Per thread count: every round's lines and the medians / ratios. */
+export interface PeerRow {
+  threads: number;
+  peer: RunLine[];
+  loom: RunLine[];
+  peerDecodeTokS: number | null;
+  loomDecodeTokS: number | null;
+  decodeRatio: number | null;
+  peerPrefillTokS: number | null;
+  loomPrefillTokS: number | null;
+  prefillRatio: number | null;
+  /** Median otherCpuCores over both libraries' runs (0 = quiet machine). */
+  otherCpuCores: number | null;
+  /** Whether both ended the 64 greedy steps on the same token in every round. */
+  sameLastToken: boolean;
+}
+
+function runJson(args: string[], cwd: string): RunLine {
+  try {
+    const out = execFileSync(process.execPath, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
+    const last = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+    return last ? (JSON.parse(last) as RunLine) : { error: 'no JSON line' };
+  } catch (e) {
+    const err = e as { stdout?: string; message?: string };
+    const last = (err.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
+    return last ? (JSON.parse(last) as RunLine) : { error: err.message ?? String(e) };
+  }
+}
+
+const med = (xs: (number | undefined)[]): number | null => {
+  const v = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  return v.length ? median(v) : null;
+};
+
+/** Runs the interleaved rounds. */
+export function runPeerBench(o: PeerBenchOptions): { settings: Record<string, unknown>; rows: PeerRow[] } {
+  const log = o.log ?? (() => undefined);
+  const scripts = o.scriptsDir ?? o.peerDir;
+  const model = path.join(o.peerDir, 'models', `llama_${o.graph}_fp32.onnx`);
+  const hf = path.join(o.peerDir, 'hf', 'smollm2-135m-shape');
+  for (const f of [path.join(scripts, 'bench.js'), path.join(scripts, 'loom_decode.js'), model, hf, path.join(o.root, 'dist', 'src', 'index.js')]) {
+    if (!fs.existsSync(f)) throw new Error(`bench peer: ${f} not found (run ../shared/peer-bench/setup.sh and npm run build)`);
+  }
+  const rows: PeerRow[] = o.threads.map((threads) => ({
+    threads, peer: [], loom: [], peerDecodeTokS: null, loomDecodeTokS: null, decodeRatio: null,
+    peerPrefillTokS: null, loomPrefillTokS: null, prefillRatio: null, otherCpuCores: null, sameLastToken: true,
+  }));
+  for (let r = 0; r < o.rounds; r++) {
+    for (const row of rows) {
+      // bench.js resolves onnxruntime-web from its own folder: run it from the work folder.
+      const peer = runJson([path.join(scripts, 'bench.js'), model, String(row.threads)], o.peerDir);
+      const loom = runJson([path.join(scripts, 'loom_decode.js'), o.root, hf, '--threads', String(row.threads)], o.root);
+      row.peer.push(peer);
+      row.loom.push(loom);
+      log(`round ${r + 1} threads ${row.threads}: peer ${peer.decodeTokS ?? peer.error} tok/s, loom ${loom.decodeTokS ?? loom.error} tok/s (other cores ${peer.otherCpuCores} / ${loom.otherCpuCores})`);
+    }
+  }
+  for (const row of rows) {
+    row.peerDecodeTokS = med(row.peer.map((x) => x.decodeTokS));
+    row.loomDecodeTokS = med(row.loom.map((x) => x.decodeTokS));
+    row.peerPrefillTokS = med(row.peer.map((x) => x.prefillTokS));
+    row.loomPrefillTokS = med(row.loom.map((x) => x.prefillTokS));
+    // Ratio of medians and the per-round ratios' median agree on a quiet machine; per round is robust to drift.
+    const dr = row.peer.map((p, i) => (p.decodeTokS && row.loom[i]?.decodeTokS ? row.loom[i]!.decodeTokS! / p.decodeTokS : undefined));
+    const pr = row.peer.map((p, i) => (p.prefillTokS && row.loom[i]?.prefillTokS ? row.loom[i]!.prefillTokS! / p.prefillTokS : undefined));
+    row.decodeRatio = med(dr);
+    row.prefillRatio = med(pr);
+    row.otherCpuCores = med([...row.peer, ...row.loom].map((x) => x.otherCpuCores));
+    row.sameLastToken = row.peer.every((p, i) => p.lastTok !== undefined && p.lastTok === row.loom[i]?.lastTok);
+  }
+  return { settings: { graph: o.graph, rounds: o.rounds, threads: o.threads, model, hf }, rows };
+}
+
+/** Markdown table of a peer result. */
+export function peerMarkdown(r: { rows: PeerRow[] }): string {
+  const f = (x: number | null, d = 2) => (x === null ? '-' : x.toFixed(d));
+  const lines = ['| threads | peer decode tok/s | loom decode tok/s | decode ratio | peer prefill-16 tok/s | loom prefill-16 tok/s | prefill ratio | other CPU cores | same last token |', '|---:|---:|---:|---:|---:|---:|---:|---:|---|'];
+  for (const x of r.rows) {
+    lines.push(`| ${x.threads} | ${f(x.peerDecodeTokS)} | ${f(x.loomDecodeTokS)} | ${f(x.decodeRatio)} | ${f(x.peerPrefillTokS, 1)} | ${f(x.loomPrefillTokS, 1)} | ${f(x.prefillRatio)} | ${f(x.otherCpuCores)} | ${x.sameLastToken} |`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+const DEFAULT_PEER = process.env.LOOM_PEER_DIR ?? '/tmp/peer-bench';
+const intList = (s: string): number[] => s.split(',').map((x) => Number(x.trim()));
+
+/** `npm run bench -- peer`. */
+export const peerBenchmark: Benchmark = {
+  name: 'peer',
+  description: 'decode and prefill-16 tok/s vs onnxruntime-web on the same weights, interleaved (needs ../shared/peer-bench set up)',
+  async run(options) {
+    const rounds = Number(process.env.LOOM_PEER_ROUNDS ?? (options.quick ? 1 : 3));
+    if (!fs.existsSync(path.join(DEFAULT_PEER, 'models'))) return { skipped: `${DEFAULT_PEER} is not set up (run ../shared/peer-bench/setup.sh; LOOM_PEER_DIR picks another folder)` };
+    const r = runPeerBench({ peerDir: DEFAULT_PEER, root: process.cwd(), threads: intList(process.env.LOOM_PEER_THREADS ?? '1,2'), rounds, graph: 'std', log: options.log });
+    return r as unknown as Record<string, unknown>;
+  },
+  markdown: (r) => ('rows' in r ? peerMarkdown(r as unknown as { rows: PeerRow[] }) : `skipped: ${String(r.skipped)}\n`),
+};
+
+if (require.main === module) {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { peer: { type: 'string' }, scripts: { type: 'string' }, threads: { type: 'string' }, rounds: { type: 'string' }, graph: { type: 'string' }, out: { type: 'string' } },
+    strict: true,
+  });
+  const root = path.resolve(__dirname, '..', '..');
+  const result = runPeerBench({
+    peerDir: values.peer ?? DEFAULT_PEER,
+    ...(values.scripts ? { scriptsDir: values.scripts } : {}),
+    root,
+    threads: intList(values.threads ?? '1,2'),
+    rounds: Number(values.rounds ?? 3),
+    graph: values.graph === 'ms' ? 'ms' : 'std',
+    log: (l) => process.stderr.write(`${l}\n`),
+  });
+  const out = values.out ?? path.join(root, 'bench', 'results', 'peer.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  process.stdout.write(peerMarkdown(result));
+}

@@ -1,0 +1,173 @@
+/**
+ * The kernel thread pool: N - 1 workers plus the calling thread, each running the same module over
+ * the same shared memory. A job (one kernel call) is split into chunks of output columns (or heads);
+ * threads claim chunks dynamically (compare-and-swap in `loom_pool_work`), so a thread that loses its
+ * core to another process just claims fewer chunks and the pool degrades towards 1-thread speed
+ * instead of waiting for it. Idle workers spin for a short while (`spin` loads, tens of
+ * microseconds), then sleep in `Atomics.wait`; the caller waits for the last chunk the same way.
+ */
+import { ConfigError } from '../core/errors';
+import type { KernelHeap } from './heap';
+import type { KernelExports } from './module';
+import { KERNEL_WORKER_SOURCE } from './worker_source';
+
+/** Job operation codes (LOOM_OP_* in kernels.h). */
+export const OP = { linearF32: 1, linearBf16: 2, linearQ8: 3, linearQ4: 4, attention: 5, quantizeQ8: 6 } as const;
+
+/** Spin iterations before sleeping (an `Atomics.load` each, roughly 20-50 microseconds). */
+export const POOL_SPIN = 20000;
+
+const JOB_WORDS = 32;
+const STACK_BYTES = 131072;
+
+interface PoolWorker {
+  terminate(): unknown;
+}
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && !!process.versions?.node;
+}
+
+/** Whether this thread may block in `Atomics.wait` (not a browser's main thread). */
+function canBlock(): boolean {
+  if (isNode()) return true;
+  return typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
+}
+
+/** A started pool. Create with {@link KernelPool.start}; stop with {@link KernelPool.stop}. */
+export class KernelPool {
+  private seq = 0;
+  private readonly block = canBlock();
+  private stopped = false;
+
+  private constructor(
+    private readonly exports: KernelExports,
+    private readonly heap: KernelHeap,
+    /** Threads that work on a job, the caller included. */
+    readonly threads: number,
+    private readonly jobPtr: number,
+    private readonly ctlPtr: number,
+    private readonly stacks: number[],
+    private readonly workers: PoolWorker[],
+  ) {}
+
+  /** A pool of only the calling thread (no workers). */
+  static single(exports: KernelExports, heap: KernelHeap): KernelPool {
+    return new KernelPool(exports, heap, 1, heap.calloc(JOB_WORDS * 4, 'pool job'), heap.calloc(64, 'pool control'), [], []);
+  }
+
+  /**
+   * Starts `threads - 1` workers and resolves when every one has instantiated the module.
+   * @throws ConfigError when workers cannot start here (no worker_threads / Worker, no SharedArrayBuffer).
+   */
+  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, exports: KernelExports, heap: KernelHeap, threads: number): Promise<KernelPool> {
+    if (!Number.isInteger(threads) || threads < 1) throw new ConfigError(`kernel threads: ${threads}, expected an integer >= 1`);
+    const jobPtr = heap.calloc(JOB_WORDS * 4, 'pool job');
+    const ctlPtr = heap.calloc(64, 'pool control');
+    const stacks: number[] = [];
+    const workers: PoolWorker[] = [];
+    const ready: Promise<void>[] = [];
+    try {
+      for (let i = 1; i < threads; i++) {
+        const stack = heap.alloc(STACK_BYTES, 'worker stack');
+        stacks.push(stack);
+        const data = { module, memory, stackTop: stack + STACK_BYTES, ctlPtr, jobPtr, spin: POOL_SPIN };
+        const { worker, started } = spawn(data);
+        workers.push(worker);
+        ready.push(started);
+      }
+      await Promise.all(ready);
+    } catch (e) {
+      for (const w of workers) void w.terminate();
+      for (const s of stacks) heap.release(s);
+      heap.release(jobPtr);
+      heap.release(ctlPtr);
+      throw new ConfigError(`kernel threads: workers failed to start: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return new KernelPool(exports, heap, threads, jobPtr, ctlPtr, stacks, workers);
+  }
+
+  /**
+   * Runs one job: `nchunks` chunks of `op` (chunk i covers [i * chunk, (i + 1) * chunk) of the op's
+   * split axis) with the op's arguments (int32 words; see pool.c). Returns when every chunk is done.
+   */
+  run(op: number, chunk: number, nchunks: number, args: readonly number[]): void {
+    const i32 = this.heap.i32();
+    const j = this.jobPtr >> 2;
+    i32[j + 1] = 0;
+    i32[j + 2] = nchunks;
+    i32[j + 3] = op;
+    i32[j + 4] = chunk;
+    for (let k = 0; k < args.length; k++) i32[j + 8 + k] = args[k]!;
+    this.seq = (this.seq + 1) & 0xfff;
+    Atomics.store(i32, j, (this.seq << 20) | nchunks);
+    if (this.workers.length > 0) {
+      const c = this.ctlPtr >> 2;
+      Atomics.add(i32, c, 1);
+      Atomics.notify(i32, c);
+    }
+    this.exports.loom_pool_work(this.jobPtr);
+    if (this.workers.length === 0) return;
+    let spins = 0;
+    for (;;) {
+      const done = Atomics.load(i32, j + 1);
+      if (done === nchunks) return;
+      if (++spins < POOL_SPIN || !this.block) continue;
+      Atomics.wait(i32, j + 1, done, 2);
+    }
+  }
+
+  /** Chunks to split `n` units into (`align` units each at least): about 8 per thread. */
+  split(n: number, align: number): { chunk: number; nchunks: number } {
+    if (this.threads === 1) return { chunk: n, nchunks: 1 };
+    const target = Math.max(1, Math.min(this.threads * 8, Math.ceil(n / (align * 4))));
+    const chunk = Math.ceil(n / target / align) * align;
+    return { chunk, nchunks: Math.ceil(n / chunk) };
+  }
+
+  /** Stops the workers and frees their stacks. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const i32 = this.heap.i32();
+    const c = this.ctlPtr >> 2;
+    Atomics.store(i32, c + 1, 1);
+    Atomics.add(i32, c, 1);
+    Atomics.notify(i32, c);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    for (const s of this.stacks) this.heap.release(s);
+    this.heap.release(this.jobPtr);
+    this.heap.release(this.ctlPtr);
+  }
+}
+
+interface WorkerData {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  stackTop: number;
+  ctlPtr: number;
+  jobPtr: number;
+  spin: number;
+}
+
+function spawn(data: WorkerData): { worker: PoolWorker; started: Promise<void> } {
+  if (isNode()) {
+    const { Worker } = require('worker_threads') as typeof import('worker_threads');
+    const worker = new Worker(KERNEL_WORKER_SOURCE, { eval: true, workerData: data });
+    worker.unref();
+    const started = new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+    });
+    return { worker, started };
+  }
+  if (typeof Worker === 'undefined' || typeof Blob === 'undefined') throw new ConfigError('kernel threads: this environment has no Worker');
+  const url = URL.createObjectURL(new Blob([KERNEL_WORKER_SOURCE], { type: 'text/javascript' }));
+  const worker = new Worker(url);
+  const started = new Promise<void>((resolve, reject) => {
+    worker.onmessage = () => resolve();
+    worker.onerror = (e) => reject(new Error(e.message));
+  });
+  worker.postMessage(data);
+  return { worker, started };
+}
