@@ -21,6 +21,8 @@ module.exports = (common, wasmFiles, wasmDist) => {
       new CopyPlugin({
         patterns: [
           ...wasmFiles.map((f) => ({ from: path.join(wasmDist, f), to: f })),
+          // loom-tfjs's own kernels (src/kernels), fetched next to the page on the wasm / cpu backends
+          { from: path.join(root, 'src', 'kernels', 'loom_kernels.wasm'), to: 'loom_kernels.wasm' },
           ...['inference.html', 'example.html', 'all_layers_test.html', 'index.html', 'styles.css'].map((f) => ({ from: path.join(__dirname, f), to: f })),
           { from: path.join(__dirname, 'samples'), to: 'samples' },
           { from: path.join(root, 'models', 'builtin'), to: path.join('models', 'builtin') },
