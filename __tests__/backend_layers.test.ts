@@ -7,7 +7,7 @@ import { LAYER_KINDS, kindByName } from '../layers/index';
 import type { LayerRecord } from '../src/core/layer_record';
 import type { BackendName } from '../src/backends';
 import type { ForwardContext, GridLayer } from '../layers/layer';
-import { createRng } from '../src/generation/rng';
+import { createRng } from '../src/core/rng';
 import { seeded, testContext, type LayerGrads } from './helpers/layer_grad_check';
 import { availableBackends, onEachBackend, relativeError } from './helpers/backend_compare';
 

@@ -4,7 +4,7 @@ import { ConfigError, ShapeError } from '../src/core/errors';
 import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
 import { LayerType } from '../src/core/types';
 import { multiHeadAttentionKind } from '../layers/multi_head_attention';
-import { loomRopeTables } from '../layers/rope';
+import { loomRopeTables } from '../src/ops/rope';
 import { golden, expectClose } from './helpers/fixtures';
 import { chain, checkAgainstReference, layerGrads, mhaRef, rngOf, seeded, splitAt, tensorCount, type MhaDims } from './helpers/conv_mha_rnn_ref';
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadModelFromString, saveModelToString } from '../loaders/loom_json';
-import { emptyRecord, type GridPosition, type LayerRecord } from '../src/core/layer_record';
+import { emptyRecord, type BranchPlacement, type LayerRecord } from '../src/core/layer_record';
 import { Activation, LayerType, SOFTMAX_VARIANTS } from '../src/core/types';
 import { useBackend } from '../src/backends';
 import { ConfigError, ShapeError } from '../src/core/errors';
@@ -49,7 +49,7 @@ function rms(n: number): LayerRecord {
   return r;
 }
 
-function parallel(branches: LayerRecord[], mode: string, positions: GridPosition[] | null = null, grid: [number, number, number] = [0, 0, 0]): LayerRecord {
+function parallel(branches: LayerRecord[], mode: string, positions: BranchPlacement[] | null = null, grid: [number, number, number] = [0, 0, 0]): LayerRecord {
   const r = emptyRecord(LayerType.Parallel);
   r.parallelBranches = branches;
   r.combineMode = mode;
@@ -122,7 +122,7 @@ interface ModeCase {
 const d0 = dense(4, 3, Activation.Tanh, 1);
 const d1 = dense(4, 3, Activation.Sigmoid, 3);
 const d2 = dense(4, 2, Activation.LeakyReLU, 5);
-const pos = (branchIndex: number, targetRow: number, targetCol: number, targetLayer = 0): GridPosition => ({ branchIndex, targetRow, targetCol, targetLayer });
+const pos = (branchIndex: number, targetRow: number, targetCol: number, targetLayer = 0): BranchPlacement => ({ branchIndex, targetRow, targetCol, targetLayer });
 
 const CASES: ModeCase[] = [
   {

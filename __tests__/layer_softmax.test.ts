@@ -5,7 +5,7 @@ import { LayerType, SOFTMAX_VARIANTS, type SoftmaxVariantName } from '../src/cor
 import { useBackend } from '../src/backends';
 import { ConfigError, ShapeError } from '../src/core/errors';
 import { SoftmaxLayer, softmaxKind } from '../layers/softmax';
-import type { GridLayer } from '../layers/layer';
+import type { ForwardContext, GridLayer } from '../layers/layer';
 import { golden, expectClose } from './helpers/fixtures';
 import { autodiff, checkLayerGradients, expectSameGrads, seeded, softmax64, testContext, type LayerGrads, type Reference64 } from './helpers/layer_grad_check';
 
@@ -127,12 +127,9 @@ describe.each(['cpu', 'wasm'] as const)('softmax golden fixtures on %s', (backen
   test.each(FIXTURES)('softmax_%s: LOOM numbers (loomCompat where LOOM approximates) and byte-identical resave', (variant) => {
     const fx = golden(`softmax_${variant}`);
     const loomCompat = LOOM_APPROXIMATED.has(variant);
-    const net = loadModelFromString(fx.model_json, fx.model_id, { loomCompat });
-    const layer = net.layerAt(0) as SoftmaxLayer;
-    if (variant === 'gumbel') {
-      const u = gumbelUniforms();
-      layer.setUniformSource((n) => u.slice(0, n)); // LOOM re-seeded before every forward
-    }
+    const u = variant === 'gumbel' ? gumbelUniforms() : null;
+    // LOOM re-seeded before every forward: the same recorded uniforms each call
+    const net = loadModelFromString(fx.model_json, fx.model_id, { loomCompat, ...(u ? { uniformSource: (n: number) => u.slice(0, n) } : {}) });
     try {
       const before = tf.memory().numTensors;
       for (const f of fx.forward) expectClose(net.forward(f.input), f.output, { atol: 1e-6, rtol: 1e-5 }, `${variant} output`);
@@ -309,12 +306,13 @@ const GRAD_CASES: GradCase[] = [
 ];
 
 function makeLayer(c: GradCase): SoftmaxLayer {
-  const l = build(c.record);
-  if (c.uniforms) {
-    const u = c.uniforms;
-    l.setUniformSource((n) => u.slice(0, n));
-  }
-  return l;
+  return build(c.record);
+}
+
+/** The forward context of a case: its recorded Gumbel uniforms, when it has them. */
+function contextOf(c: GradCase): ForwardContext {
+  const u = c.uniforms;
+  return testContext(1, false, u ? { uniforms: (n: number) => u.slice(0, n) } : {});
 }
 
 describe('softmax gradients: autodiff vs float64 finite differences (cpu), wasm within 1e-4', () => {
@@ -323,7 +321,7 @@ describe('softmax gradients: autodiff vs float64 finite differences (cpu), wasm 
   test.each(GRAD_CASES.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
     await useBackend('cpu');
     const layer: GridLayer = makeLayer(c);
-    cpu.set(c.name, checkLayerGradients(layer, c.ref, c.input, testContext(), { atol: 2e-4, rtol: 1e-3 }));
+    cpu.set(c.name, checkLayerGradients(layer, c.ref, c.input, contextOf(c), { atol: 2e-4, rtol: 1e-3 }));
   });
 
   test('wasm gives the same gradients as cpu for every variant', async () => {
@@ -332,7 +330,7 @@ describe('softmax gradients: autodiff vs float64 finite differences (cpu), wasm 
       const layer = makeLayer(c);
       const ref = cpu.get(c.name);
       if (!ref) throw new Error(`no cpu result for ${c.name}`);
-      expectSameGrads(autodiff(layer, c.input, seeded(ref.y.length, 99), testContext()), ref);
+      expectSameGrads(autodiff(layer, c.input, seeded(ref.y.length, 99), contextOf(c)), ref);
     }
     await useBackend('cpu');
   });

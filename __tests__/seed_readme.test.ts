@@ -19,9 +19,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { installGlobals, facadeHooks, disposeInference, networkOf, type LoomNetworkObject } from '../src/compat/index';
-import { loomTrain } from '../src/training/index';
-import type { GoValue } from '../loaders/go_json';
+import { installGlobals, disposeInference, networkOf, type LoomNetworkObject } from '../src/compat/index';
 import { codeBlocksOf, runSnippet, captureLog, MemoryStorage, type CodeBlock } from './helpers/snippets';
 import { SEED_README, TINY_GPT2, golden } from './helpers/fixtures';
 
@@ -35,15 +33,6 @@ function snippet(heading: string): string {
   const found = blocks.filter((b) => b.heading.includes(heading));
   expect(found).toHaveLength(1);
   return (found[0] as CodeBlock).code;
-}
-
-/** Go value of a plain JS result (fallback Train hook only). */
-function toGo(v: unknown): GoValue {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'number') return { kind: Number.isInteger(v) && Math.abs(v) < 2 ** 53 ? 'int' : 'f64', value: v };
-  if (typeof v === 'boolean' || typeof v === 'string') return v;
-  if (Array.isArray(v)) return v.map(toGo);
-  return { kind: 'object', entries: Object.entries(v as object).map(([k, x]) => [k, toGo(x)] as const) };
 }
 
 const COVERED = [
@@ -64,8 +53,6 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
   installGlobals();
   g.localStorage = new MemoryStorage();
-  // Train is wired by src/compat's hooks; keep this test independent of load order.
-  if (!facadeHooks.train) facadeHooks.train = (net, b, c) => toGo(loomTrain(net, b as never, c as never));
 });
 afterAll(() => {
   delete g.localStorage;

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { train } from '../src/training/train';
 import { denseNet, snapshot, uniform } from './helpers/train_nets';
-import { createRng } from '../src/generation/rng';
+import { createRng } from '../src/core/rng';
 import { expectClose } from './helpers/fixtures';
 import type { TrainingBatch } from '../src/training/types';
 

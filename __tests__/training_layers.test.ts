@@ -10,7 +10,7 @@ import { useBackend } from '../src/backends';
 import { UnsupportedLayerError } from '../src/core/errors';
 import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
 import { LayerType } from '../src/core/types';
-import { createRng } from '../src/generation/rng';
+import { createRng } from '../src/core/rng';
 import { Network } from '../src/network/network';
 import { trainSync, type TrainingBatch } from '../src/training';
 import { uniform } from './helpers/train_nets';

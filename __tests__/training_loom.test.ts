@@ -6,7 +6,8 @@ import * as fs from 'fs';
 import { loadModelFromString } from '../loaders/loom_json';
 import { UnsupportedLayerError, TrainingError } from '../src/core/errors';
 import { useBackend } from '../src/backends';
-import { loomTrain, evaluateNetwork, type LoomTrainingConfig } from '../src/training';
+import { evaluateNetwork } from '../src/training';
+import { loomTrain, type LoomTrainingConfig } from '../src/compat/loom_train';
 import type { Network } from '../src/network/network';
 import { golden, expectClose, LOOM_FORMAT_SPEC } from './helpers/fixtures';
 

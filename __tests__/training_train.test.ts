@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../src/backends';
 import { TrainingError, ConfigError } from '../src/core/errors';
-import { createRng } from '../src/generation/rng';
+import { createRng } from '../src/core/rng';
 import {
   train,
   trainSync,

@@ -9,7 +9,10 @@
  * (how busy the rest of the machine was): compare ratios from quiet rounds.
  *
  *   npm run build && node dist/bench/peer.js [--peer DIR] [--scripts DIR] [--threads 1,2] [--rounds 3]
- *     [--graph std|ms] [--out FILE]
+ *     [--graph std|ms] [--dtypes fp32,bf16,q8,q4] [--out FILE]
+ * Our fp32 and bf16 rows run beside the peer's fp32 graph; q8 and q4 beside its dq8 graph (int8
+ * weights with DynamicQuantizeMatMul: transformers.js's default q8 on wasm). A peer run is shared by
+ * the rows of one round that compare against the same graph and thread count.
  * or `npm run bench -- peer` (settings from LOOM_PEER_DIR, LOOM_PEER_THREADS, LOOM_PEER_ROUNDS).
  */
 import { execFileSync } from 'child_process';
@@ -17,6 +20,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'node:util';
 import { median, type Benchmark } from './bench';
+
+/** loom-tfjs weight dtypes the bench runs (`loom_decode.js --dtype`). */
+export type PeerDtype = 'fp32' | 'bf16' | 'q8' | 'q4';
+
+/** The peer graph each of our dtypes is compared with. */
+export const PEER_GRAPH_FOR: Readonly<Record<PeerDtype, 'fp32' | 'dq8'>> = { fp32: 'fp32', bf16: 'fp32', q8: 'dq8', q4: 'dq8' };
 
 /** One JSON line of a run (the fields both scripts print). */
 interface RunLine {
@@ -40,11 +49,16 @@ export interface PeerBenchOptions {
   rounds: number;
   /** ONNX graph variant: std (standard ops) or ms (com.microsoft fused ops). */
   graph: 'std' | 'ms';
+  /** Our dtypes (default fp32 only). */
+  dtypes?: readonly PeerDtype[];
   log?: (line: string) => void;
 }
 
 /** Per thread count: every round's lines and the medians / ratios. */
 export interface PeerRow {
+  /** Our weight dtype, and the peer graph file it ran beside. */
+  dtype: PeerDtype;
+  peerModel: string;
   threads: number;
   peer: RunLine[];
   loom: RunLine[];
@@ -81,23 +95,33 @@ const med = (xs: (number | undefined)[]): number | null => {
 export function runPeerBench(o: PeerBenchOptions): { settings: Record<string, unknown>; rows: PeerRow[] } {
   const log = o.log ?? (() => undefined);
   const scripts = o.scriptsDir ?? o.peerDir;
-  const model = path.join(o.peerDir, 'models', `llama_${o.graph}_fp32.onnx`);
+  const dtypes = o.dtypes ?? ['fp32'];
+  // The dq8 graph exists only as the com.microsoft variant (setup.sh builds llama_ms_dq8.onnx).
+  const modelFor = (d: PeerDtype): string =>
+    path.join(o.peerDir, 'models', PEER_GRAPH_FOR[d] === 'dq8' ? 'llama_ms_dq8.onnx' : `llama_${o.graph}_fp32.onnx`);
   const hf = path.join(o.peerDir, 'hf', 'smollm2-135m-shape');
-  for (const f of [path.join(scripts, 'bench.js'), path.join(scripts, 'loom_decode.js'), model, hf, path.join(o.root, 'dist', 'src', 'index.js')]) {
+  const needed = [path.join(scripts, 'bench.js'), path.join(scripts, 'loom_decode.js'), ...dtypes.map(modelFor), hf, path.join(o.root, 'dist', 'src', 'index.js')];
+  for (const f of needed) {
     if (!fs.existsSync(f)) throw new Error(`bench peer: ${f} not found (run ../shared/peer-bench/setup.sh and npm run build)`);
   }
-  const rows: PeerRow[] = o.threads.map((threads) => ({
-    threads, peer: [], loom: [], peerDecodeTokS: null, loomDecodeTokS: null, decodeRatio: null,
+  const rows: PeerRow[] = dtypes.flatMap((dtype) => o.threads.map((threads) => ({
+    dtype, peerModel: path.basename(modelFor(dtype)), threads, peer: [], loom: [], peerDecodeTokS: null, loomDecodeTokS: null, decodeRatio: null,
     peerPrefillTokS: null, loomPrefillTokS: null, prefillRatio: null, otherCpuCores: null, sameLastToken: true,
-  }));
+  })));
   for (let r = 0; r < o.rounds; r++) {
+    const peerRuns = new Map<string, RunLine>();
     for (const row of rows) {
       // bench.js resolves onnxruntime-web from its own folder: run it from the work folder.
-      const peer = runJson([path.join(scripts, 'bench.js'), model, String(row.threads)], o.peerDir);
-      const loom = runJson([path.join(scripts, 'loom_decode.js'), o.root, hf, '--threads', String(row.threads)], o.root);
+      const key = `${row.peerModel}/${row.threads}`;
+      let peer = peerRuns.get(key);
+      if (!peer) {
+        peer = runJson([path.join(scripts, 'bench.js'), modelFor(row.dtype), String(row.threads)], o.peerDir);
+        peerRuns.set(key, peer);
+      }
+      const loom = runJson([path.join(scripts, 'loom_decode.js'), o.root, hf, '--threads', String(row.threads), '--dtype', row.dtype], o.root);
       row.peer.push(peer);
       row.loom.push(loom);
-      log(`round ${r + 1} threads ${row.threads}: peer ${peer.decodeTokS ?? peer.error} tok/s, loom ${loom.decodeTokS ?? loom.error} tok/s (other cores ${peer.otherCpuCores} / ${loom.otherCpuCores})`);
+      log(`round ${r + 1} ${row.dtype} threads ${row.threads}: peer ${peer.decodeTokS ?? peer.error} tok/s, loom ${loom.decodeTokS ?? loom.error} tok/s (other cores ${peer.otherCpuCores} / ${loom.otherCpuCores})`);
     }
   }
   for (const row of rows) {
@@ -113,21 +137,31 @@ export function runPeerBench(o: PeerBenchOptions): { settings: Record<string, un
     row.otherCpuCores = med([...row.peer, ...row.loom].map((x) => x.otherCpuCores));
     row.sameLastToken = row.peer.every((p, i) => p.lastTok !== undefined && p.lastTok === row.loom[i]?.lastTok);
   }
-  return { settings: { graph: o.graph, rounds: o.rounds, threads: o.threads, model, hf }, rows };
+  return { settings: { graph: o.graph, rounds: o.rounds, threads: o.threads, dtypes, hf }, rows };
 }
 
 /** Markdown table of a peer result. */
 export function peerMarkdown(r: { rows: PeerRow[] }): string {
   const f = (x: number | null, d = 2) => (x === null ? '-' : x.toFixed(d));
-  const lines = ['| threads | peer decode tok/s | loom decode tok/s | decode ratio | peer prefill-16 tok/s | loom prefill-16 tok/s | prefill ratio | other CPU cores | same last token |', '|---:|---:|---:|---:|---:|---:|---:|---:|---|'];
+  const rss = (xs: RunLine[]) => med(xs.map((x) => x.peakRssMB));
+  const lines = [
+    '| loom dtype | peer graph | threads | peer decode tok/s | loom decode tok/s | decode ratio | peer prefill-16 tok/s | loom prefill-16 tok/s | prefill ratio | peer / loom peak RSS MB | other CPU cores | same last token |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
   for (const x of r.rows) {
-    lines.push(`| ${x.threads} | ${f(x.peerDecodeTokS)} | ${f(x.loomDecodeTokS)} | ${f(x.decodeRatio)} | ${f(x.peerPrefillTokS, 1)} | ${f(x.loomPrefillTokS, 1)} | ${f(x.prefillRatio)} | ${f(x.otherCpuCores)} | ${x.sameLastToken} |`);
+    lines.push(`| ${x.dtype} | ${x.peerModel} | ${x.threads} | ${f(x.peerDecodeTokS)} | ${f(x.loomDecodeTokS)} | ${f(x.decodeRatio)} | ${f(x.peerPrefillTokS, 1)} | ${f(x.loomPrefillTokS, 1)} | ${f(x.prefillRatio)} | ${f(rss(x.peer), 0)} / ${f(rss(x.loom), 0)} | ${f(x.otherCpuCores)} | ${x.sameLastToken} |`);
   }
   return lines.join('\n') + '\n';
 }
 
 const DEFAULT_PEER = process.env.LOOM_PEER_DIR ?? '/tmp/peer-bench';
 const intList = (s: string): number[] => s.split(',').map((x) => Number(x.trim()));
+const dtypeList = (s: string): PeerDtype[] =>
+  s.split(',').map((x) => {
+    const d = x.trim();
+    if (!(d in PEER_GRAPH_FOR)) throw new Error(`bench peer: --dtypes items are fp32, bf16, q8, q4; got '${d}'`);
+    return d as PeerDtype;
+  });
 
 /** `npm run bench -- peer`. */
 export const peerBenchmark: Benchmark = {
@@ -136,7 +170,10 @@ export const peerBenchmark: Benchmark = {
   async run(options) {
     const rounds = Number(process.env.LOOM_PEER_ROUNDS ?? (options.quick ? 1 : 3));
     if (!fs.existsSync(path.join(DEFAULT_PEER, 'models'))) return { skipped: `${DEFAULT_PEER} is not set up (run ../shared/peer-bench/setup.sh; LOOM_PEER_DIR picks another folder)` };
-    const r = runPeerBench({ peerDir: DEFAULT_PEER, root: process.cwd(), threads: intList(process.env.LOOM_PEER_THREADS ?? '1,2'), rounds, graph: 'std', log: options.log });
+    const r = runPeerBench({
+      peerDir: DEFAULT_PEER, root: process.cwd(), threads: intList(process.env.LOOM_PEER_THREADS ?? '1,2'), rounds, graph: 'std',
+      dtypes: dtypeList(process.env.LOOM_PEER_DTYPES ?? 'fp32'), log: options.log,
+    });
     return r as unknown as Record<string, unknown>;
   },
   markdown: (r) => ('rows' in r ? peerMarkdown(r as unknown as { rows: PeerRow[] }) : `skipped: ${String(r.skipped)}\n`),
@@ -145,7 +182,7 @@ export const peerBenchmark: Benchmark = {
 if (require.main === module) {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { peer: { type: 'string' }, scripts: { type: 'string' }, threads: { type: 'string' }, rounds: { type: 'string' }, graph: { type: 'string' }, out: { type: 'string' } },
+    options: { peer: { type: 'string' }, scripts: { type: 'string' }, threads: { type: 'string' }, rounds: { type: 'string' }, graph: { type: 'string' }, dtypes: { type: 'string' }, out: { type: 'string' } },
     strict: true,
   });
   const root = path.resolve(__dirname, '..', '..');
@@ -156,6 +193,7 @@ if (require.main === module) {
     threads: intList(values.threads ?? '1,2'),
     rounds: Number(values.rounds ?? 3),
     graph: values.graph === 'ms' ? 'ms' : 'std',
+    dtypes: dtypeList(values.dtypes ?? 'fp32'),
     log: (l) => process.stderr.write(`${l}\n`),
   });
   const out = values.out ?? path.join(root, 'bench', 'results', 'peer.json');

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend, type BackendName } from '../src/backends';
 import { emptyRecord } from '../src/core/layer_record';
 import { LayerType } from '../src/core/types';
-import { createRng } from '../src/generation/rng';
+import { createRng } from '../src/core/rng';
 import { Network } from '../src/network/network';
 import { train } from '../src/training';
 import type { TrainingBatch } from '../src/training';

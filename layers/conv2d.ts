@@ -69,7 +69,7 @@ export function convOutputSize(n: number, kernelSize: number, stride: number, pa
 }
 
 /** A Conv2D layer with its own variables. */
-export class Conv2DLayer implements GridLayer {
+export class Conv2DLayer implements GridLayer<Conv2DConfig> {
   static readonly className = 'Conv2D';
   readonly kind: LayerKind = conv2dKind;
   readonly params: readonly LayerParam[];
@@ -143,6 +143,10 @@ export class Conv2DLayer implements GridLayer {
   /** Kernel in LOOM's layout [F][C][k][k] (a copy). */
   private loomKernel(): Float32Array {
     return tf.tidy(() => (this.kernel as tf.Variable).transpose([3, 2, 0, 1]).dataSync() as Float32Array); // (F, C, k, k)
+  }
+
+  getConfig(): Conv2DConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {
@@ -246,6 +250,13 @@ export const conv2dKind: LayerKind = {
   loomType: LayerType.Conv2D,
   jsonNames: ['conv2d'],
   residualRole: 'none',
+  loomJsonKeys: {
+    definition: ['input_channels', 'filters', 'kernel_size', 'stride', 'padding', 'input_height', 'input_width', 'output_height', 'output_width'],
+    weights: ['kernel', 'conv_bias'],
+  },
+  tfjsClassName: 'LoomConv2D',
+  batchesSamples: true,
+  sampleOutputShape: (r) => [r.filters, r.outputHeight, r.outputWidth], // (F, OH, OW), NCHW as LOOM
   fromRecord(r: LayerRecord, where: string): GridLayer {
     const w = allOrNone(where, 'conv2d', { kernel: r.kernel, bias: r.bias });
     return new Conv2DLayer(configFromRecord(r), w ? { kernel: w['kernel'] as Float32Array, bias: w['bias'] as Float32Array } : null, where);

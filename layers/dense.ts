@@ -4,8 +4,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError } from '../src/core/errors';
+import { readExt, writeExt, type ExtField } from '../src/core/layer_ext';
 import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
 import { activationFromInt, LayerType, type ActivationCode } from '../src/core/types';
+import { linear } from '../src/ops/linear';
 import { activationName, applyActivation } from './activations';
 import {
   makeVariable,
@@ -29,6 +31,9 @@ export interface DenseConfig {
   readonly useBias?: boolean;
 }
 
+/** loom-tfjs settings in `record.ext`: `use_bias: false` for a layer without bias. */
+const DENSE_EXT: readonly ExtField[] = [{ key: 'use_bias', field: 'useBias', type: 'boolean', loomDefault: true }];
+
 /** Dense weights: kernel [in * out] row-major (rows = inputs), bias [out]. */
 export interface DenseWeights {
   readonly kernel: Float32Array;
@@ -36,7 +41,7 @@ export interface DenseWeights {
 }
 
 /** A Dense layer with its own variables. */
-export class DenseLayer implements GridLayer {
+export class DenseLayer implements GridLayer<DenseConfig> {
   static readonly className = 'Dense';
   readonly kind: LayerKind = denseKind;
   readonly params: readonly LayerParam[];
@@ -102,9 +107,12 @@ export class DenseLayer implements GridLayer {
       throw new ShapeError(`${ctx.where}: input has ${x.size} values, expected batch ${b} x ${nIn} = ${b * nIn}`);
     }
     const x2 = x.reshape([b, nIn]); // (B, in)
-    const xw = tf.matMul(x2, this.kernel); // (B, out)
-    const z = this.bias ? tf.add(xw, this.bias) : xw;
+    const z = linear(x2, this.kernel, this.bias); // (B, out)
     return applyActivation(z, this.config.activation).reshape([b * nOut]); // (B*out)
+  }
+
+  getConfig(): DenseConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {
@@ -116,7 +124,7 @@ export class DenseLayer implements GridLayer {
       r.kernel = readVariable(this.kernel);
       r.bias = this.bias ? readVariable(this.bias) : null;
     }
-    if (this.config.useBias === false) r.ext = { use_bias: false };
+    r.ext = writeExt({ useBias: this.config.useBias ?? true }, DENSE_EXT);
     return r;
   }
 
@@ -145,8 +153,16 @@ export const denseKind: LayerKind = {
   loomType: LayerType.Dense,
   jsonNames: ['dense'],
   residualRole: 'none',
+  loomJsonKeys: { definition: ['width', 'height', 'input_height', 'output_height'], weights: ['biases', 'kernel'] },
+  // format.md 8: sizes from width / input_size / input_height, first positive wins
+  applyArchitectureRules(r, first) {
+    r.inputHeight = first('width', 'input_size', 'input_height');
+    r.outputHeight = first('height', 'output_size', 'output_height');
+  },
+  tfjsClassName: 'LoomDense',
+  batchesSamples: true,
   fromRecord(r: LayerRecord, where: string): GridLayer {
-    const useBias = r.ext['use_bias'] !== false;
+    const useBias = readExt(r.ext, DENSE_EXT, where)['useBias'] !== false;
     // A Go struct with weights but no sizes (LOOM README's "Type Conversion" example): sizes follow
     // from the arrays (out = bias length, in = kernel length / out). LOOM would run it as 0 -> 0.
     const nb = r.bias?.length ?? 0;
@@ -172,7 +188,7 @@ export const denseKind: LayerKind = {
     if (nIn <= 0 || nOut <= 0) return r;
     const kernel = new Float32Array(nIn * nOut);
     for (let i = 0; i < kernel.length; i++) kernel[i] = (rng() * 2 - 1) / nIn;
-    const bias = new Float32Array(r.ext['use_bias'] === false ? 0 : nOut);
+    const bias = new Float32Array(readExt(r.ext, DENSE_EXT, 'dense')['useBias'] === false ? 0 : nOut);
     for (let i = 0; i < bias.length; i++) bias[i] = rng() * 0.01;
     return { ...r, kernel, bias };
   },

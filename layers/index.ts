@@ -1,5 +1,7 @@
 /**
- * The one registry of grid layer types. Adding a layer = one file + one line here.
+ * The one registry of grid layer types. Adding a layer = one file (its class and `LayerKind`) +
+ * one line in LAYER_KINDS, plus its LOOM code in src/core/types.ts when LOOM has one; the registry
+ * test (__tests__/layer_kinds_registry.test.ts) then asks for a sample of it.
  */
 import { UnsupportedLayerError } from '../src/core/errors';
 import { denseKind } from './dense';
@@ -14,6 +16,17 @@ import { residualKind } from './residual';
 import { rmsNormKind } from './rms_norm';
 import { swigluKind } from './swiglu';
 import { createParallelKind } from './parallel';
+import type { Conv2DConfig } from './conv2d';
+import type { DenseConfig } from './dense';
+import type { LayerNormConfig } from './layer_norm';
+import type { LSTMConfig } from './lstm';
+import type { MultiHeadAttentionConfig } from './multi_head_attention';
+import type { ParallelConfig } from './parallel';
+import type { ResidualConfig } from './residual';
+import type { RMSNormConfig } from './rms_norm';
+import type { RNNConfig } from './rnn';
+import type { SoftmaxConfig } from './softmax_variants';
+import type { SwiGLUConfig } from './swiglu';
 
 /** Every layer kind, indexed by nothing but this list. */
 export const LAYER_KINDS: readonly LayerKind[] = [
@@ -46,7 +59,7 @@ export function kindByName(name: string, where: string): LayerKind {
   return k;
 }
 
-export type { LayerKind, GridLayer, ForwardContext, LayerParam, LoomGradients, LayerSummary, ResidualRole } from './layer';
+export type { LayerKind, GridLayer, TypedLayerConfig, LoomJsonKeys, FirstPositiveKey, ForwardContext, LayerParam, LoomGradients, LayerSummary, ResidualRole } from './layer';
 export { DenseLayer, denseKind } from './dense';
 export type { DenseConfig, DenseWeights } from './dense';
 export { applyActivation, activationName } from './activations';
@@ -58,7 +71,7 @@ export { RNNLayer, rnnKind } from './rnn';
 export type { RNNConfig, RNNWeights } from './rnn';
 export { LSTMLayer, lstmKind, LSTM_GATES } from './lstm';
 export type { LSTMConfig, LSTMWeights, LSTMGate } from './lstm';
-export { LOOM_ROPE_THETA, loomRopeTables, applyRotateHalf } from './rope';
+export { LOOM_ROPE_THETA, loomRopeHalfTables, loomRopeTables } from '../src/ops/rope';
 export { SoftmaxLayer, softmaxKind } from './softmax';
 export type { SoftmaxConfig, UniformSource } from './softmax';
 export { sparsemax, entmax } from './sparsemax';
@@ -72,3 +85,17 @@ export { ResidualLayer, residualKind } from './residual';
 export type { ResidualConfig } from './residual';
 export { ParallelLayer, createParallelKind } from './parallel';
 export type { ParallelConfig, CombineMode, KindResolver } from './parallel';
+
+/** The typed config of any registered layer kind, discriminated by `type` (= the kind's name). */
+export type LayerConfig =
+  | DenseConfig
+  | Conv2DConfig
+  | MultiHeadAttentionConfig
+  | RNNConfig
+  | LSTMConfig
+  | SoftmaxConfig
+  | LayerNormConfig
+  | ResidualConfig
+  | RMSNormConfig
+  | SwiGLUConfig
+  | ParallelConfig;

@@ -21,7 +21,15 @@ export interface ForwardContext {
    * when the caller keeps no history (e.g. a layer run on its own). Used by `residual` skips.
    */
   readonly earlierOutput?: (offset: number) => tf.Tensor1D | undefined;
+  /**
+   * Where stochastic layers draw their uniforms in [0, 1) (Gumbel noise); absent: each layer's own
+   * seeded stream. Injected by the caller (`NetworkOptions.uniformSource`), e.g. to replay LOOM's draws.
+   */
+  readonly uniforms?: UniformSource;
 }
+
+/** `n` uniforms in [0, 1) per call. */
+export type UniformSource = (n: number) => ArrayLike<number>;
 
 /**
  * How a layer takes part in LOOM's implicit residual wiring (network.md section 4).
@@ -58,20 +66,35 @@ export interface LayerSummary {
   outputSize(batchSize: number): number | undefined;
 }
 
-/** A layer of the grid network: flat vector in, flat vector out, pure tfjs ops (autodiff works). */
-export interface GridLayer {
+/** What every layer's typed config has: its kind's name as the discriminator (`LayerConfig` in layers/index.ts is the union). */
+export interface TypedLayerConfig {
+  readonly type: string;
+}
+
+/**
+ * A layer of the grid network: flat vector in, flat vector out, pure tfjs ops (autodiff works).
+ * `C` is its typed config (e.g. `DenseConfig`).
+ */
+export interface GridLayer<C extends TypedLayerConfig = TypedLayerConfig> {
   /** The registry entry that made this layer. */
   readonly kind: LayerKind;
   /** Trainable parameters, in LOOM's gradient order. */
   readonly params: readonly LayerParam[];
   /** Forward: x (N) -> y (M). Must not dispose `x`. Called inside a tidy/gradient scope. */
   apply(x: tf.Tensor1D, ctx: ForwardContext): tf.Tensor1D;
+  /** The typed config (`type` = the kind's name); camelCase, no LOOM record fields. */
+  getConfig(): C;
   /** LOOM record (config plus a copy of the weights) for saving and the facade. */
   toRecord(): LayerRecord;
   /** Maps gradients of `params` (same order) to LOOM's kernel/bias gradient layout. */
   loomGradients(grads: readonly Float32Array[]): LoomGradients;
   /** What the layer is, for `describe()`. */
   summary(): LayerSummary;
+  /**
+   * Values out for `inputSize` values in, for layers whose output size depends on the input
+   * (the summary's `outputSize` is undefined); undefined when unknown.
+   */
+  outputSizeFor?(inputSize: number, batchSize: number): number | undefined;
   /** Frees the layer's variables. */
   dispose(): void;
 }
@@ -92,7 +115,22 @@ export interface LayerInitFunction {
   create(args: readonly unknown[], rng: () => number): LayerRecord;
 }
 
-/** Registry entry for one layer type. Adding a layer = one file exporting a LayerKind + one line in layers/index.ts. */
+/** The LOOM JSON keys of a layer kind, besides `type` and `activation` (loaders/loom_json_keys.ts gives Go's order). */
+export interface LoomJsonKeys {
+  /** Definition (cfg) keys read and written, e.g. `['width', 'height', 'input_height', 'output_height']`. */
+  readonly definition: readonly string[];
+  /** Weight keys read and written, e.g. `['biases', 'kernel']`. */
+  readonly weights: readonly string[];
+}
+
+/** `BuildNetworkFromJSON`'s view of a definition: the first of `keys` holding a positive integer, else 0. */
+export type FirstPositiveKey = (...keys: string[]) => number;
+
+/**
+ * Registry entry for one layer type: the only owner of its facts (LOOM code, JSON names and keys,
+ * JSON rules, tfjs class name and batching, output shape rule, Init* functions).
+ * Adding a layer: see layers/index.ts.
+ */
 export interface LayerKind {
   /** Registry and JSON name written by LOOM, e.g. `dense`, `multi_head_attention`. */
   readonly name: string;
@@ -102,6 +140,21 @@ export interface LayerKind {
   readonly jsonNames: readonly string[];
   /** Role in LOOM's implicit residual wiring. */
   readonly residualRole: ResidualRole;
+  /** LOOM JSON keys it reads and writes. */
+  readonly loomJsonKeys: LoomJsonKeys;
+  /** `BuildNetworkFromJSON`'s size priorities and defaults for this type (format.md section 8). */
+  applyArchitectureRules?(record: LayerRecord, firstPositive: FirstPositiveKey): void;
+  /**
+   * Fields derived after a LOOM definition is read (bundle and architecture alike).
+   * @throws LoomFormatError naming `path` for a definition LOOM cannot run
+   */
+  completeRecord?(record: LayerRecord, path: string): void;
+  /** Stable tfjs serialisation class name, e.g. `LoomDense`. */
+  readonly tfjsClassName: string;
+  /** True when `apply` gives per-sample results for a whole batch in one call (splits by `batchSize` or works row by row). */
+  readonly batchesSamples: boolean;
+  /** Per-sample output shape fixed by the record, e.g. (F, OH, OW) for conv2d; absent: follows the input. */
+  sampleOutputShape?(record: LayerRecord): number[];
   /**
    * Builds a layer from a LOOM record (weights copied into new variables).
    * @throws ShapeError / ConfigError naming `where` when sizes or weights are inconsistent.

@@ -7,8 +7,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../src/core/errors';
+import { otherExt, readExt, writeExt, type ExtField } from '../src/core/layer_ext';
 import type { LayerRecord } from '../src/core/layer_record';
 import { LayerType } from '../src/core/types';
+import { layerNorm } from '../src/ops/layer_norm';
 import type { ForwardContext, GridLayer, LayerKind, LayerParam, LayerSummary, LoomGradients } from './layer';
 import {
   initializeNormWeights,
@@ -39,22 +41,17 @@ export interface LayerNormConfig {
   readonly loomCompat: boolean;
 }
 
+/** loom-tfjs settings in `record.ext`: `loomCompat: true` reproduces LOOM's first-BatchSize-rows quirk. */
+const LAYER_NORM_EXT: readonly ExtField[] = [{ key: 'loomCompat', field: 'loomCompat', type: 'boolean', loomDefault: false }];
+
 /** LayerNorm weights; each is optional (LOOM skips the multiply / add when absent). */
 export interface LayerNormWeights {
   readonly gamma: Float32Array | null; // (N)
   readonly beta: Float32Array | null; // (N)
 }
 
-/** Normalises rows of x (rows, N): (rows, N). */
-function normalizeRows(x: tf.Tensor2D, eps: number): tf.Tensor2D {
-  const mean = tf.mean(x, 1, true); // (rows, 1)
-  const d = tf.sub(x, mean); // (rows, N)
-  const variance = tf.mean(tf.square(d), 1, true); // (rows, 1)
-  return tf.div(d, tf.sqrt(tf.add(variance, eps)));
-}
-
 /** A LayerNorm layer (LOOM type 6); gamma and beta, when present, are trainable. */
-export class LayerNormLayer implements GridLayer {
+export class LayerNormLayer implements GridLayer<LayerNormConfig> {
   static readonly className = 'LayerNorm';
   readonly kind: LayerKind = layerNormKind;
   readonly params: readonly LayerParam[];
@@ -84,19 +81,19 @@ export class LayerNormLayer implements GridLayer {
     // LOOM: rows b < BatchSize only; a row past the end stops the loop
     const rows = loom ? Math.min(Math.max(0, ctx.batchSize), fullRows) : fullRows;
     if (rows === 0) return tf.zeros([x.size]);
-    let y = normalizeRows(x.slice(0, rows * n).reshape([rows, n]), eps); // (rows, N)
     const { gamma, beta } = this.vars;
-    if (gamma) y = tf.mul(y, gamma);
-    if (beta) y = tf.add(y, beta);
+    const y = layerNorm(x.slice(0, rows * n).reshape([rows, n]), gamma as tf.Tensor1D | null, beta as tf.Tensor1D | null, eps); // (rows, N)
     const flat = y.reshape([rows * n]); // (rows*N)
     return (rows * n === x.size ? flat : tf.concat([flat, tf.zeros([x.size - rows * n])])) as tf.Tensor1D;
   }
 
+  getConfig(): LayerNormConfig {
+    return this.config;
+  }
+
   toRecord(): LayerRecord {
-    const r = normRecord(LayerType.LayerNorm, this.config, this.vars, this.ext);
-    if (this.config.loomCompat) r.ext['loomCompat'] = true;
-    else delete r.ext['loomCompat'];
-    return r;
+    const ext = { ...otherExt(this.ext, LAYER_NORM_EXT), ...writeExt({ loomCompat: this.config.loomCompat }, LAYER_NORM_EXT) };
+    return normRecord(LayerType.LayerNorm, this.config, this.vars, ext);
   }
 
   /** LOOM has no LayerNorm gradients; ours: kernel = dGamma, bias = dBeta. */
@@ -119,13 +116,20 @@ export const layerNormKind: LayerKind = {
   loomType: LayerType.LayerNorm,
   jsonNames: ['layer_norm', 'layernorm'],
   residualRole: 'adds-input',
+  loomJsonKeys: { definition: ['norm_size', 'epsilon'], weights: ['gamma', 'beta'] },
+  // format.md 8: epsilon 0 -> float32(1e-5)
+  applyArchitectureRules(r) {
+    if (r.epsilon === 0) r.epsilon = Math.fround(1e-5);
+  },
+  tfjsClassName: 'LoomLayerNorm',
+  batchesSamples: false,
   fromRecord(r: LayerRecord, where: string): GridLayer {
     const config: LayerNormConfig = {
       type: 'layer_norm',
       normSize: r.normSize,
       epsilon: r.epsilon,
       activation: r.activation,
-      loomCompat: r.ext['loomCompat'] === true,
+      loomCompat: readExt(r.ext, LAYER_NORM_EXT, where)['loomCompat'] === true,
     };
     return new LayerNormLayer(config, { gamma: r.gamma, beta: r.beta }, where, r.ext);
   },

@@ -52,7 +52,7 @@ const recordKeys = (g: LSTMGate) =>
   ({ weightIH: `weightIH_${g}`, weightHH: `weightHH_${g}`, bias: `biasH_${g}` }) as const;
 
 /** An LSTM layer with its own variables. */
-export class LSTMLayer implements GridLayer {
+export class LSTMLayer implements GridLayer<LSTMConfig> {
   static readonly className = 'LSTM';
   readonly kind: LayerKind = lstmKind;
   /** Per gate i, f, g, o: weightIH_x (H, I), weightHH_x (H, H), biasH_x (H): LOOM's gradient order. */
@@ -107,6 +107,10 @@ export class LSTMLayer implements GridLayer {
     return stackStates(states, b, this.config); // (B*S*H)
   }
 
+  getConfig(): LSTMConfig {
+    return this.config;
+  }
+
   toRecord(): LayerRecord {
     const r = recurrentRecord(LayerType.LSTM, this.config);
     if (this.gates) {
@@ -141,6 +145,13 @@ export const lstmKind: LayerKind = {
   loomType: LayerType.LSTM,
   jsonNames: ['lstm'],
   residualRole: 'none',
+  loomJsonKeys: {
+    definition: ['input_size', 'seq_length', 'hidden_size'],
+    weights: ['weight_ii', 'weight_if', 'weight_ig', 'weight_io', 'weight_hi', 'weight_hf', 'weight_hg', 'weight_ho', 'bias_i', 'bias_f', 'bias_g', 'bias_o'],
+  },
+  tfjsClassName: 'LoomLSTM',
+  batchesSamples: true,
+  sampleOutputShape: (r) => [r.seqLength, r.hiddenSize], // (S, H)
   fromRecord(r: LayerRecord, where: string): GridLayer {
     const config: LSTMConfig = { type: 'lstm', ...recurrentSizesFromRecord(r) };
     const fields: Record<string, Float32Array | null> = {};

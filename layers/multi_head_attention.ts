@@ -9,7 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { concatFloat32 } from '../src/core/arrays';
-import { ConfigError } from '../src/core/errors';
+import { ConfigError, LoomFormatError } from '../src/core/errors';
+import { otherExt, readExt, writeExt, type ExtField } from '../src/core/layer_ext';
 import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
 import { activationFromInt, LayerType, type ActivationCode } from '../src/core/types';
 import {
@@ -22,7 +23,9 @@ import {
   type LayerSummary,
   type LoomGradients,
 } from './layer';
-import { applyRotateHalf, LOOM_ROPE_THETA, loomRopeTables } from './rope';
+import { causalMask, groupedAttention } from '../src/ops/grouped_attention';
+import { linear } from '../src/ops/linear';
+import { applyRope, LOOM_ROPE_THETA, loomRopeHalfTables, type RopeTables } from '../src/ops/rope';
 import { allOrNone, isSize, normalScaled, requireLength } from './weight_utils';
 
 /** Serializable configuration of a MultiHeadAttention layer. */
@@ -69,16 +72,16 @@ export interface MultiHeadAttentionWeights {
  */
 interface SeqTables {
   readonly seqLength: number;
-  /** (S, hd) each; null without RoPE. */
-  readonly rope: { readonly cos: Float32Array; readonly sin: Float32Array } | null;
-  /** (S, S) each, broadcast over heads; null when not causal. keep: 1 where key <= query; fill: -1e9 where key > query. */
-  readonly mask: { readonly keep: Float32Array; readonly fill: Float32Array } | null;
+  /** (S, floor(hd/2)) each; null without RoPE. */
+  readonly rope: RopeTables | null;
+  /** Additive causal mask (S, S), broadcast over heads; null when not causal. */
+  readonly mask: Float32Array | null;
 }
 
 const WEIGHT_NAMES = ['qWeights', 'kWeights', 'vWeights', 'outputWeight', 'qBias', 'kBias', 'vBias', 'outputBias'] as const;
 
 /** A MultiHeadAttention layer with its own variables. */
-export class MultiHeadAttentionLayer implements GridLayer {
+export class MultiHeadAttentionLayer implements GridLayer<MultiHeadAttentionConfig> {
   static readonly className = 'MultiHeadAttention';
   readonly kind: LayerKind = multiHeadAttentionKind;
   readonly params: readonly LayerParam[];
@@ -157,38 +160,26 @@ export class MultiHeadAttentionLayer implements GridLayer {
     const hkv = this.kvHeads;
     const hd = this.headSize;
     const qd = hq * hd;
-    const group = hq / hkv;
     const x2 = (s * d === x.size ? x : x.slice(0, s * d)).reshape([s, d]); // (S, D); LOOM drops a trailing remainder
-    const q = tf.add(tf.matMul(x2, w.qWeights as tf.Tensor2D), w.qBias); // (S, D)
-    const k = tf.add(tf.matMul(x2, w.kWeights as tf.Tensor2D), w.kBias); // (S, kv)
-    const v = tf.add(tf.matMul(x2, w.vWeights as tf.Tensor2D), w.vBias); // (S, kv)
+    const q = linear(x2, w.qWeights, w.qBias); // (S, D)
+    const k = linear(x2, w.kWeights, w.kBias); // (S, kv)
+    const v = linear(x2, w.vWeights, w.vBias); // (S, kv)
     const qUsed = qd === d ? q : q.slice([0, 0], [s, qd]); // (S, Hq*hd)
-    let qh = qUsed.reshape([s, hq, hd]).transpose([1, 0, 2]) as tf.Tensor3D; // (Hq, S, hd)
-    let kh = k.reshape([s, hkv, hd]).transpose([1, 0, 2]) as tf.Tensor3D; // (Hkv, S, hd)
-    const vh = v.reshape([s, hkv, hd]).transpose([1, 0, 2]) as tf.Tensor3D; // (Hkv, S, hd)
+    let qh = qUsed.reshape([1, s, hq, hd]).transpose([0, 2, 1, 3]) as tf.Tensor4D; // (1, Hq, S, hd)
+    let kh = k.reshape([1, s, hkv, hd]).transpose([0, 2, 1, 3]) as tf.Tensor4D; // (1, Hkv, S, hd)
+    const vh = v.reshape([1, s, hkv, hd]).transpose([0, 2, 1, 3]) as tf.Tensor4D; // (1, Hkv, S, hd)
     const tables = this.tablesFor(s);
+    const half = Math.floor(hd / 2);
     if (tables.rope) {
-      const cos = tf.tensor2d(tables.rope.cos, [s, hd]); // (S, hd)
-      const sin = tf.tensor2d(tables.rope.sin, [s, hd]); // (S, hd)
-      qh = applyRotateHalf(qh, cos, sin);
-      kh = applyRotateHalf(kh, cos, sin);
+      const cos = tf.tensor2d(tables.rope.cos, [s, half]); // (S, hd/2)
+      const sin = tf.tensor2d(tables.rope.sin, [s, half]); // (S, hd/2)
+      qh = applyRope(qh, cos, sin, 2 * half);
+      kh = applyRope(kh, cos, sin, 2 * half);
     }
-    // Query head h uses kv head floor(h / group): heads are h-major, so the `group` query heads of
-    // one kv head are contiguous and fold into its rows.
-    const qg = qh.reshape([hkv, group * s, hd]); // (Hkv, group*S, hd)
-    let scores = tf.mul(tf.matMul(qg, kh, false, true), Math.fround(1 / Math.sqrt(hd))); // (Hkv, group*S, S)
-    if (tables.mask) {
-      // keep is 1 where key <= query, fill is -1e9 elsewhere: LOOM replaces (not adds) masked scores
-      const keep = tf.tensor2d(tables.mask.keep, [s, s]); // (S, S), broadcast over heads
-      const fill = tf.tensor2d(tables.mask.fill, [s, s]); // (S, S)
-      const grouped = scores.reshape([hkv, group, s, s]); // (Hkv, group, S, S)
-      scores = tf.add(tf.mul(grouped, keep), fill).reshape([hkv, group * s, s]); // (Hkv, group*S, S)
-    }
-    const p = tf.softmax(scores); // (Hkv, group*S, S)
-    const o = tf.matMul(p, vh); // (Hkv, group*S, hd)
-    const concat = o.reshape([hq, s, hd]).transpose([1, 0, 2]).reshape([s, qd]); // (S, Hq*hd)
+    const mask = tables.mask ? tf.tensor4d(tables.mask, [1, 1, s, s]) : null; // (1, 1, S, S), broadcast over heads
+    const concat = groupedAttention(qh, kh, vh, mask, Math.fround(1 / Math.sqrt(hd))).reshape([s, qd]); // (S, Hq*hd)
     const wo = qd === d ? w.outputWeight : w.outputWeight.slice([0, 0], [qd, d]); // (Hq*hd, D)
-    const y = tf.add(tf.matMul(concat as tf.Tensor2D, wo as tf.Tensor2D), w.outputBias); // (S, D)
+    const y = linear(concat, wo, w.outputBias); // (S, D)
     return y.reshape([s * d]); // (S*D)
   }
 
@@ -196,20 +187,13 @@ export class MultiHeadAttentionLayer implements GridLayer {
   private tablesFor(s: number): SeqTables {
     if (this.tables?.seqLength === s) return this.tables;
     const { rope, ropeTheta, causal } = this.config;
-    let mask: SeqTables['mask'] = null;
-    if (causal) {
-      const keep = new Float32Array(s * s);
-      const fill = new Float32Array(s * s);
-      for (let r = 0; r < s; r++) {
-        for (let c = 0; c < s; c++) {
-          if (c <= r) keep[r * s + c] = 1;
-          else fill[r * s + c] = -1e9;
-        }
-      }
-      mask = { keep, fill };
-    }
-    this.tables = { seqLength: s, rope: rope ? loomRopeTables(s, this.headSize, ropeTheta) : null, mask };
+    const ropeTables = rope ? loomRopeHalfTables(s, this.headSize, ropeTheta) : null;
+    this.tables = { seqLength: s, rope: ropeTables, mask: causal ? causalMask(s) : null };
     return this.tables;
+  }
+
+  getConfig(): MultiHeadAttentionConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {
@@ -221,11 +205,7 @@ export class MultiHeadAttentionLayer implements GridLayer {
     r.numKVHeads = c.numKVHeads;
     r.headDim = c.headDim;
     r.seqLength = c.seqLength;
-    const ext: LayerRecord['ext'] = { ...this.extraExt };
-    if (!c.rope) ext['rope'] = false;
-    if (c.ropeTheta !== LOOM_ROPE_THETA) ext['rope_theta'] = c.ropeTheta;
-    if (!c.causal) ext['causal'] = false;
-    r.ext = ext;
+    r.ext = { ...this.extraExt, ...writeExt({ rope: c.rope, ropeTheta: c.ropeTheta, causal: c.causal }, MHA_EXT) };
     if (this.vars) {
       const vars = this.vars;
       for (const n of WEIGHT_NAMES) r[n] = readVariable(vars[n]);
@@ -255,25 +235,16 @@ export class MultiHeadAttentionLayer implements GridLayer {
   }
 }
 
-type Ext = LayerRecord['ext'];
-
-function extBool(ext: Ext, key: string, dflt: boolean, where: string): boolean {
-  const v = ext[key];
-  if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') throw new ConfigError(`${where}: ext.${key} must be a boolean, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function extNumber(ext: Ext, key: string, dflt: number, where: string): number {
-  const v = ext[key];
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number') throw new ConfigError(`${where}: ext.${key} must be a number, got ${JSON.stringify(v)}`);
-  return v;
-}
+/** loom-tfjs settings in `record.ext` (absent = LOOM's behaviour: RoPE with base 1e6, causal). */
+const MHA_EXT: readonly ExtField[] = [
+  { key: 'rope', field: 'rope', type: 'boolean', loomDefault: true, strict: true },
+  { key: 'rope_theta', field: 'ropeTheta', type: 'number', loomDefault: LOOM_ROPE_THETA, strict: true },
+  { key: 'causal', field: 'causal', type: 'boolean', loomDefault: true, strict: true },
+];
 
 /** Typed config of an MHA record (LOOM semantics where `ext` says nothing). */
 export function multiHeadAttentionConfigFromRecord(r: LayerRecord, where: string): MultiHeadAttentionConfig {
-  const ext = r.ext ?? {};
+  const settings = readExt(r.ext, MHA_EXT, where);
   return {
     type: 'multi_head_attention',
     dModel: r.dModel,
@@ -282,9 +253,9 @@ export function multiHeadAttentionConfigFromRecord(r: LayerRecord, where: string
     headDim: r.headDim,
     seqLength: r.seqLength,
     activation: activationFromInt(r.activation),
-    rope: extBool(ext, 'rope', true, where),
-    ropeTheta: extNumber(ext, 'rope_theta', LOOM_ROPE_THETA, where),
-    causal: extBool(ext, 'causal', true, where),
+    rope: settings['rope'] as boolean,
+    ropeTheta: settings['ropeTheta'] as number,
+    causal: settings['causal'] as boolean,
   };
 }
 
@@ -316,10 +287,22 @@ export const multiHeadAttentionKind: LayerKind = {
   loomType: LayerType.MultiHeadAttention,
   jsonNames: ['multi_head_attention', 'mha'],
   residualRole: 'adds-output',
+  loomJsonKeys: {
+    definition: ['d_model', 'num_heads', 'seq_length', 'num_kv_heads'],
+    weights: ['q_weights', 'k_weights', 'v_weights', 'output_weight', 'q_bias', 'k_bias', 'v_bias', 'output_bias'],
+  },
+  // LOOM derives HeadDim = DModel / NumHeads on load
+  completeRecord(r, path) {
+    if (r.dModel <= 0) return;
+    if (r.numHeads <= 0) throw new LoomFormatError(`${path}.num_heads: must be > 0 for d_model ${r.dModel}, got ${r.numHeads}`);
+    r.headDim = Math.floor(r.dModel / r.numHeads);
+  },
+  tfjsClassName: 'LoomMultiHeadAttention',
+  batchesSamples: false,
   fromRecord(r: LayerRecord, where: string): GridLayer {
     const config = multiHeadAttentionConfigFromRecord(r, where);
     const found = allOrNone(where, 'multi_head_attention', Object.fromEntries(WEIGHT_NAMES.map((n) => [n, r[n]])));
-    const extraExt = Object.fromEntries(Object.entries(r.ext ?? {}).filter(([k]) => !['rope', 'rope_theta', 'causal'].includes(k)));
+    const extraExt = otherExt(r.ext, MHA_EXT);
     return new MultiHeadAttentionLayer(config, found as MultiHeadAttentionWeights | null, where, extraExt);
   },
   // network.md 8.1: Q, K, V, O ~ U(-0.1, 0.1), drawn interleaved per index, D*D each; zero biases.

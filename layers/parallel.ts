@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError } from '../src/core/errors';
-import { emptyRecord, type GridPosition, type LayerRecord } from '../src/core/layer_record';
+import { emptyRecord, type BranchPlacement, type LayerRecord } from '../src/core/layer_record';
 import { LayerType } from '../src/core/types';
 import { concatFloat32 } from '../src/core/arrays';
 import type { ForwardContext, GridLayer, LayerInitFunction, LayerKind, LayerParam, LayerSummary, LoomGradients } from './layer';
@@ -36,7 +36,7 @@ export interface ParallelConfig {
   /** LOOM's `Activation` (unused; kept for saving). */
   readonly activation: number;
   /** `grid_scatter`: where each branch goes (null: branch i at cell i). */
-  readonly gridPositions: readonly GridPosition[] | null;
+  readonly gridPositions: readonly BranchPlacement[] | null;
   readonly gridOutputRows: number;
   readonly gridOutputCols: number;
   readonly gridOutputLayers: number;
@@ -127,7 +127,7 @@ function parallelDepth(r: LayerRecord): number {
 }
 
 /** A Parallel layer (LOOM type 10); its parameters are its branches' parameters in branch order. */
-export class ParallelLayer implements GridLayer {
+export class ParallelLayer implements GridLayer<ParallelConfig> {
   static readonly className = 'Parallel';
   readonly params: readonly LayerParam[];
   private readonly ext: LayerRecord['ext'];
@@ -150,6 +150,10 @@ export class ParallelLayer implements GridLayer {
     }
     const outs = this.branches.map((b, i) => b.apply(x, { ...ctx, where: `${ctx.where} branch ${i}` }));
     return COMBINERS[this.config.combine](outs, this, ctx);
+  }
+
+  getConfig(): ParallelConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {
@@ -201,6 +205,16 @@ export function createParallelKind(resolve: KindResolver): LayerKind {
     loomType: LayerType.Parallel,
     jsonNames: ['parallel'],
     residualRole: 'none',
+    loomJsonKeys: {
+      definition: ['branches', 'combine_mode', 'grid_positions', 'grid_output_rows', 'grid_output_cols', 'grid_output_layers'],
+      weights: [], // branch_weights: written by the LOOM JSON writer per branch
+    },
+    // format.md 8: combine_mode '' -> concat
+    applyArchitectureRules(r) {
+      if (r.combineMode === '') r.combineMode = 'concat';
+    },
+    tfjsClassName: 'LoomParallel',
+    batchesSamples: false,
     fromRecord(r: LayerRecord, where: string): GridLayer {
       const combine = COMBINE_SPELLINGS[r.combineMode];
       if (combine === undefined) {

@@ -21,7 +21,7 @@ export interface ResidualConfig {
 }
 
 /** A Residual layer (LOOM type 7); no parameters. */
-export class ResidualLayer implements GridLayer {
+export class ResidualLayer implements GridLayer<ResidualConfig> {
   static readonly className = 'Residual';
   readonly kind: LayerKind = residualKind;
   readonly params: readonly LayerParam[] = [];
@@ -57,6 +57,10 @@ export class ResidualLayer implements GridLayer {
       throw new ShapeError(`${ctx.where}: skip source (${offset} layers back) has ${earlier.size} values, expected ${x.size} like the input`);
     }
     return tf.add(y, earlier);
+  }
+
+  getConfig(): ResidualConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {
@@ -103,6 +107,9 @@ export const residualKind: LayerKind = {
   loomType: LayerType.Residual,
   jsonNames: ['residual'],
   residualRole: 'none',
+  loomJsonKeys: { definition: ['residual_skip'], weights: [] },
+  tfjsClassName: 'LoomResidual',
+  batchesSamples: false,
   fromRecord(r: LayerRecord, where: string): GridLayer {
     return new ResidualLayer({ type: 'residual', activation: r.activation, skip: r.residualSkip }, where, r.ext);
   },

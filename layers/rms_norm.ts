@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../src/core/errors';
 import type { LayerRecord } from '../src/core/layer_record';
 import { LayerType } from '../src/core/types';
+import { rmsNorm } from '../src/ops/rms_norm';
 import type { ForwardContext, GridLayer, LayerKind, LayerParam, LayerSummary, LoomGradients } from './layer';
 import {
   initializeNormWeights,
@@ -34,7 +35,7 @@ export interface RMSNormConfig {
 }
 
 /** An RMSNorm layer (LOOM type 8); gamma, when present, is trainable. */
-export class RMSNormLayer implements GridLayer {
+export class RMSNormLayer implements GridLayer<RMSNormConfig> {
   static readonly className = 'RMSNorm';
   readonly kind: LayerKind = rmsNormKind;
   readonly params: readonly LayerParam[];
@@ -72,11 +73,12 @@ export class RMSNormLayer implements GridLayer {
     const eps = normEpsilon(this.config.epsilon, RMS_NORM_DEFAULT_EPSILON);
     const rows = Math.floor(x.size / n);
     if (rows * n !== x.size) throw new ShapeError(`${ctx.where}: input has ${x.size} values, expected a multiple of norm size ${n}`);
-    const x2 = x.reshape([rows, n]); // (rows, N)
-    const rms = tf.sqrt(tf.add(tf.mean(tf.square(x2), 1, true), eps)); // (rows, 1)
-    const y = tf.div(x2, rms); // (rows, N)
-    const gamma = this.vars.gamma;
-    return (gamma ? tf.mul(y, gamma) : y).reshape([x.size]); // (rows*N)
+    const y = rmsNorm(x.reshape([rows, n]), this.vars.gamma as tf.Tensor1D | null, eps); // (rows, N)
+    return y.reshape([x.size]); // (rows*N)
+  }
+
+  getConfig(): RMSNormConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {
@@ -103,6 +105,13 @@ export const rmsNormKind: LayerKind = {
   loomType: LayerType.RMSNorm,
   jsonNames: ['rms_norm', 'rmsnorm'],
   residualRole: 'records-input',
+  loomJsonKeys: { definition: ['norm_size', 'epsilon'], weights: ['gamma'] },
+  // format.md 8: epsilon 0 -> float32(1e-5)
+  applyArchitectureRules(r) {
+    if (r.epsilon === 0) r.epsilon = Math.fround(1e-5);
+  },
+  tfjsClassName: 'LoomRMSNorm',
+  batchesSamples: true,
   fromRecord(r: LayerRecord, where: string): GridLayer {
     const config: RMSNormConfig = { type: 'rms_norm', normSize: r.normSize, epsilon: r.epsilon, activation: r.activation };
     return new RMSNormLayer(config, r.gamma, where, r.ext);

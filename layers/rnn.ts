@@ -48,7 +48,7 @@ export interface RNNWeights {
 }
 
 /** An RNN layer with its own variables. */
-export class RNNLayer implements GridLayer {
+export class RNNLayer implements GridLayer<RNNConfig> {
   static readonly className = 'RNN';
   readonly kind: LayerKind = rnnKind;
   readonly params: readonly LayerParam[];
@@ -92,6 +92,10 @@ export class RNNLayer implements GridLayer {
     return stackStates(states, b, this.config); // (B*S*H)
   }
 
+  getConfig(): RNNConfig {
+    return this.config;
+  }
+
   toRecord(): LayerRecord {
     const r = recurrentRecord(LayerType.RNN, this.config);
     if (this.block) {
@@ -123,6 +127,10 @@ export const rnnKind: LayerKind = {
   loomType: LayerType.RNN,
   jsonNames: ['rnn'],
   residualRole: 'none',
+  loomJsonKeys: { definition: ['input_size', 'seq_length', 'hidden_size'], weights: ['weight_ih', 'weight_hh', 'bias_h'] },
+  tfjsClassName: 'LoomRNN',
+  batchesSamples: true,
+  sampleOutputShape: (r) => [r.seqLength, r.hiddenSize], // (S, H)
   fromRecord(r: LayerRecord, where: string): GridLayer {
     const config: RNNConfig = { type: 'rnn', ...recurrentSizesFromRecord(r) };
     const w = allOrNone(where, 'rnn', { weightIH: r.weightIH, weightHH: r.weightHH, biasH: r.biasH });

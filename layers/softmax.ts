@@ -4,29 +4,37 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError } from '../src/core/errors';
+import { otherExt, readExt, writeExt, type ExtField } from '../src/core/layer_ext';
 import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
 import { LayerType, SOFTMAX_VARIANTS, type SoftmaxVariantName } from '../src/core/types';
 import { createRng } from '../src/core/rng';
-import type { ForwardContext, GridLayer, LayerInitFunction, LayerKind, LayerParam, LayerSummary, LoomGradients } from './layer';
+import type { ForwardContext, GridLayer, LayerInitFunction, LayerKind, LayerParam, LayerSummary, LoomGradients, UniformSource } from './layer';
 import { SOFTMAX_VARIANT_FNS, variantOutputSize, type SoftmaxConfig } from './softmax_variants';
 
 export type { SoftmaxConfig } from './softmax_variants';
 
-/** Gives `n` uniforms in [0, 1) for Gumbel noise (e.g. recorded draws of LOOM's Go PRNG). */
-export type UniformSource = (n: number) => ArrayLike<number>;
+export type { UniformSource } from './layer';
 
 /** `ext` keys of a softmax record (loom-tfjs settings LOOM ignores). */
-const EXT_COMPONENT_LOGITS = 'componentLogits';
-const EXT_LOOM_COMPAT = 'loomCompat';
-const EXT_GUMBEL_SEED = 'gumbelSeed';
+/**
+ * loom-tfjs settings in `record.ext`: `componentLogits` (mixture softmax returns component
+ * logits), `loomCompat` (LOOM's quirks), `gumbelSeed` (seeds the default Gumbel noise).
+ */
+const SOFTMAX_EXT: readonly ExtField[] = [
+  { key: 'componentLogits', field: 'componentLogits', type: 'boolean', loomDefault: false },
+  { key: 'loomCompat', field: 'loomCompat', type: 'boolean', loomDefault: false },
+  { key: 'gumbelSeed', field: 'gumbelSeed', type: 'number' },
+];
+
 
 /** A Softmax layer (LOOM type 5). */
-export class SoftmaxLayer implements GridLayer {
+export class SoftmaxLayer implements GridLayer<SoftmaxConfig> {
   static readonly className = 'Softmax';
   readonly kind: LayerKind = softmaxKind;
   readonly params: readonly LayerParam[] = [];
-  private uniformSource: UniformSource;
-  private readonly ext: LayerRecord['ext'];
+  private readonly uniformSource: UniformSource; // default Gumbel uniforms (ctx.uniforms wins)
+  private readonly ext: LayerRecord['ext']; // settings of other kinds / versions, kept on save
+  private readonly gumbelSeed: number | undefined;
 
   /**
    * @param ext loom-tfjs extras kept for saving (`gumbelSeed` seeds the default Gumbel noise).
@@ -37,7 +45,9 @@ export class SoftmaxLayer implements GridLayer {
     where = 'softmax',
     ext: LayerRecord['ext'] = {},
   ) {
-    this.ext = { ...ext };
+    this.ext = otherExt(ext, SOFTMAX_EXT);
+    const seed = readExt(ext, SOFTMAX_EXT, where)['gumbelSeed'];
+    this.gumbelSeed = typeof seed === 'number' ? seed : undefined;
     this.uniformSource = this.seededUniformSource();
     if (!Number.isFinite(config.temperature)) throw new ConfigError(`${where}: temperature must be finite, got ${config.temperature}`);
     // z / T overflows float32 for a tiny T (1e-45: every probability NaN); 0 means 1 (LOOM).
@@ -50,18 +60,9 @@ export class SoftmaxLayer implements GridLayer {
     }
   }
 
-  /**
-   * Replaces where Gumbel uniforms come from (null: back to a fresh seeded generator). Replaying
-   * LOOM: pass a source returning the uniforms LOOM drew after `rand.Seed` on every call.
-   */
-  setUniformSource(source: UniformSource | null): void {
-    this.uniformSource = source ?? this.seededUniformSource();
-  }
-
   /** A fresh float32 uniform stream seeded by `ext.gumbelSeed` (random when unset). */
   private seededUniformSource(): UniformSource {
-    const seed = this.ext[EXT_GUMBEL_SEED];
-    const rng = createRng(typeof seed === 'number' ? seed : undefined);
+    const rng = createRng(this.gumbelSeed);
     return (n) => Float32Array.from({ length: n }, () => Math.fround(rng()));
   }
 
@@ -73,8 +74,12 @@ export class SoftmaxLayer implements GridLayer {
       batchSize: ctx.batchSize,
       where: ctx.where,
       loomCompat: ctx.loomCompat || this.config.loomCompat,
-      uniforms: (n) => this.uniformSource(n),
+      uniforms: ctx.uniforms ?? ((n) => this.uniformSource(n)),
     });
+  }
+
+  getConfig(): SoftmaxConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {
@@ -91,11 +96,7 @@ export class SoftmaxLayer implements GridLayer {
     r.adaptiveClusters = c.adaptiveClusters ? c.adaptiveClusters.map((a) => [...a]) : null;
     r.mixtureWeights = c.mixtureWeights ? new Float32Array(c.mixtureWeights) : null;
     r.entmaxAlpha = c.entmaxAlpha;
-    r.ext = { ...this.ext };
-    if (c.componentLogits) r.ext[EXT_COMPONENT_LOGITS] = true;
-    else delete r.ext[EXT_COMPONENT_LOGITS];
-    if (c.loomCompat) r.ext[EXT_LOOM_COMPAT] = true;
-    else delete r.ext[EXT_LOOM_COMPAT];
+    r.ext = { ...this.ext, ...writeExt({ componentLogits: c.componentLogits, loomCompat: c.loomCompat, gumbelSeed: this.gumbelSeed }, SOFTMAX_EXT) };
     return r;
   }
 
@@ -123,8 +124,9 @@ export class SoftmaxLayer implements GridLayer {
 }
 
 /** Typed config from a LOOM record. */
-function configFromRecord(r: LayerRecord): SoftmaxConfig {
+function configFromRecord(r: LayerRecord, where: string): SoftmaxConfig {
   const known = SOFTMAX_VARIANTS[r.softmaxVariant];
+  const settings = readExt(r.ext, SOFTMAX_EXT, where);
   return {
     type: 'softmax',
     variant: known ?? 'standard',
@@ -139,8 +141,8 @@ function configFromRecord(r: LayerRecord): SoftmaxConfig {
     adaptiveClusters: r.adaptiveClusters ? r.adaptiveClusters.map((a) => [...a]) : null,
     mixtureWeights: r.mixtureWeights ? new Float32Array(r.mixtureWeights) : null,
     entmaxAlpha: r.entmaxAlpha,
-    componentLogits: r.ext[EXT_COMPONENT_LOGITS] === true,
-    loomCompat: r.ext[EXT_LOOM_COMPAT] === true,
+    componentLogits: settings['componentLogits'] === true,
+    loomCompat: settings['loomCompat'] === true,
   };
 }
 
@@ -206,8 +208,18 @@ export const softmaxKind: LayerKind = {
   loomType: LayerType.Softmax,
   jsonNames: ['softmax'],
   residualRole: 'none',
+  loomJsonKeys: {
+    definition: ['softmax_variant', 'softmax_rows', 'softmax_cols', 'temperature', 'gumbel_noise', 'mask', 'hierarchy_levels', 'adaptive_clusters', 'mixture_weights', 'entmax_alpha'],
+    weights: [],
+  },
+  // a masked softmax without a mask has an empty one (Go: non-nil slice)
+  completeRecord(r) {
+    if (SOFTMAX_VARIANTS[r.softmaxVariant] === 'masked' && r.mask === null) r.mask = [];
+  },
+  tfjsClassName: 'LoomSoftmax',
+  batchesSamples: false,
   fromRecord(r: LayerRecord, where: string): GridLayer {
-    return new SoftmaxLayer(configFromRecord(r), where, r.ext);
+    return new SoftmaxLayer(configFromRecord(r, where), where, r.ext);
   },
   initializeWeights: (r) => r,
   initFunctions: SOFTMAX_INIT_FUNCTIONS,

@@ -7,6 +7,8 @@ import { ConfigError, ShapeError } from '../src/core/errors';
 import { emptyRecord, type LayerRecord } from '../src/core/layer_record';
 import { LayerType } from '../src/core/types';
 import { concatFloat32 } from '../src/core/arrays';
+import { silu } from '../src/ops/activations';
+import { linear } from '../src/ops/linear';
 import {
   makeVariable,
   normalFrom,
@@ -53,7 +55,7 @@ const SWIGLU_PARAMS: readonly { name: keyof SwiGLUWeights; shape: (d: number, m:
 ];
 
 /** A SwiGLU layer (LOOM type 9); all six tensors are trainable. */
-export class SwiGLULayer implements GridLayer {
+export class SwiGLULayer implements GridLayer<SwiGLUConfig> {
   static readonly className = 'SwiGLU';
   readonly kind: LayerKind = swigluKind;
   readonly params: readonly LayerParam[];
@@ -92,10 +94,14 @@ export class SwiGLULayer implements GridLayer {
     const rows = Math.floor(x.size / d);
     if (rows * d !== x.size) throw new ShapeError(`${ctx.where}: input has ${x.size} values, expected a multiple of hidden size ${d}`);
     const x2 = x.reshape([rows, d]); // (S, D)
-    const gate = tf.add(tf.matMul(x2, this.weight(0)), this.weight(3)); // (S, M)
-    const up = tf.add(tf.matMul(x2, this.weight(1)), this.weight(4)); // (S, M)
-    const h = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up); // (S, M)
-    return tf.add(tf.matMul(h, this.weight(2)), this.weight(5)).reshape([rows * d]); // (S*D)
+    const gate = linear(x2, this.weight(0), this.weight(3)); // (S, M)
+    const up = linear(x2, this.weight(1), this.weight(4)); // (S, M)
+    const h = tf.mul(silu(gate), up); // (S, M)
+    return linear(h, this.weight(2), this.weight(5)).reshape([rows * d]); // (S*D)
+  }
+
+  getConfig(): SwiGLUConfig {
+    return this.config;
   }
 
   toRecord(): LayerRecord {
@@ -157,6 +163,17 @@ export const swigluKind: LayerKind = {
   loomType: LayerType.SwiGLU,
   jsonNames: ['swiglu'],
   residualRole: 'adds-output',
+  loomJsonKeys: {
+    definition: ['input_height', 'output_height'],
+    weights: ['gate_weights', 'up_weights', 'down_weights', 'gate_bias', 'up_bias', 'down_bias'],
+  },
+  // format.md 8: sizes from input_size / input_height (output_size / output_height), first positive wins
+  applyArchitectureRules(r, first) {
+    r.inputHeight = first('input_size', 'input_height');
+    r.outputHeight = first('output_size', 'output_height');
+  },
+  tfjsClassName: 'LoomSwiGLU',
+  batchesSamples: true,
   fromRecord(r: LayerRecord, where: string): GridLayer {
     const config: SwiGLUConfig = { type: 'swiglu', inputSize: r.inputHeight, intermediateSize: r.outputHeight, activation: r.activation };
     const found = allOrNone(where, 'swiglu', Object.fromEntries(SWIGLU_PARAMS.map(({ name }) => [name, r[name]])));

@@ -4,11 +4,19 @@
  */
 import { SafetensorsError } from '../src/core/errors';
 
-/** Progress report in transformers.js's style. */
+/**
+ * Progress report in transformers.js's shape. Reading a file gives `initiate`, `progress`...,
+ * `done`; a hub id adds `download` (a file is fetched, not read from the cache), `progress_total`
+ * (all files of the model together, `files` per file) and a final `ready`.
+ */
 export interface ProgressInfo {
-  status: 'initiate' | 'progress' | 'done';
-  /** File name or URL being read. */
+  status: 'initiate' | 'download' | 'progress' | 'done' | 'progress_total' | 'ready';
+  /** File name or URL being read (`''` for `progress_total` and `ready`). */
   file: string;
+  /** Hub id of the model, for hub loads. */
+  name?: string;
+  /** Per-file bytes, in `progress_total` reports. */
+  files?: Readonly<Record<string, { loaded: number; total: number }>>;
   /** Bytes read so far. */
   loaded: number;
   /** Total bytes (0 when the server does not say). */
@@ -40,7 +48,7 @@ export function isUrlString(s: string): boolean {
   return /^(https?:|blob:|data:|file:)/i.test(s);
 }
 
-function report(cb: ProgressCallback | undefined, status: ProgressInfo['status'], file: string, loaded: number, total: number): void {
+function report(cb: ProgressCallback | undefined, status: 'initiate' | 'progress' | 'done', file: string, loaded: number, total: number): void {
   if (!cb) return;
   const progress = total > 0 ? Math.min(100, (loaded / total) * 100) : status === 'done' ? 100 : 0;
   cb({ status, file, loaded, total, progress });
@@ -195,7 +203,6 @@ async function readUrl(url: string, file: string, options: ReadBytesOptions): Pr
 }
 
 async function readPath(path: string, options: ReadBytesOptions): Promise<Uint8Array> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const fs = require('fs') as typeof import('fs');
   const { onProgress } = options;
   let fh: import('fs/promises').FileHandle;
@@ -250,7 +257,6 @@ export async function readText(src: ByteSource): Promise<string> {
 export function joinSource(base: string | URL, name: string): string {
   const b = base instanceof URL ? base.href : base;
   if (isUrlString(b)) return new URL(name, b.endsWith('/') ? b : b + '/').href;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const path = require('path') as typeof import('path');
   return path.join(b, name);
 }

@@ -18,6 +18,7 @@ import { Network } from '../src/network/network';
 import type { TrainingBatch } from '../src/training/types';
 import type { LossFunction } from '../src/training/losses';
 import type { ModelConfig } from '../src/transformer/config';
+import { ARCHITECTURES } from '../src/transformer/architectures';
 import { LLAMA_NAMES } from '../src/transformer/llama';
 import type { ModelType } from '../src/transformer/types';
 import { WeightReader, transposed, type WeightSource } from '../src/transformer/weights';
@@ -26,7 +27,7 @@ import { resolvePretrained, type ParsedCheckpoint, type PretrainedSource } from 
 export type { ParsedCheckpoint } from './pretrained';
 
 /** Architectures the grid path supports (LOOM's RMSNorm / MHA / SwiGLU layers fit only these). */
-export const GRID_MODEL_TYPES: readonly ModelType[] = ['llama', 'mistral', 'qwen2'];
+export const GRID_MODEL_TYPES: readonly ModelType[] = ARCHITECTURES.filter((a) => a.grid !== undefined).map((a) => a.modelType);
 
 /** What {@link checkpointToGridNetwork} reads: anything {@link loadCausalLM} accepts, or a parsed checkpoint. */
 export type GridCheckpointSource = PretrainedSource | ParsedCheckpoint;
@@ -40,7 +41,7 @@ export interface GridCheckpointOptions {
 }
 
 function isParsed(s: GridCheckpointSource): s is ParsedCheckpoint {
-  if (typeof s !== 'object' || s instanceof URL) return false;
+  if (typeof s !== 'object' || s instanceof URL || s instanceof Uint8Array || s instanceof ArrayBuffer) return false;
   const c = s.config as unknown;
   return typeof c === 'object' && c !== null && 'modelType' in c && 'hiddenSize' in c;
 }

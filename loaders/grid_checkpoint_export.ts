@@ -10,11 +10,13 @@ import { ConfigError } from '../src/core/errors';
 import type { LayerRecord } from '../src/core/layer_record';
 import { Activation, LayerType, SOFTMAX_VARIANTS } from '../src/core/types';
 import type { Network } from '../src/network/network';
+import type { ArchitectureSpec, GridExportRules } from '../src/transformer/architecture';
+import { ARCHITECTURES } from '../src/transformer/architectures';
 import { LLAMA_NAMES } from '../src/transformer/llama';
 import { transposed } from '../src/transformer/weights';
 import { RMS_NORM_DEFAULT_EPSILON } from '../layers/rms_norm';
-import { LOOM_ROPE_THETA } from '../layers/rope';
-import { GridCheckpoint } from './grid_checkpoint';
+import { multiHeadAttentionConfigFromRecord } from '../layers/multi_head_attention';
+import { GRID_MODEL_TYPES, GridCheckpoint } from './grid_checkpoint';
 import { saveSafetensors, type TensorToSave } from './safetensors';
 
 /** Architectures {@link gridNetworkToCheckpoint} writes. */
@@ -58,11 +60,14 @@ export interface HFCheckpoint {
   weights: Uint8Array;
 }
 
-const ARCHITECTURE_CLASS: Readonly<Record<GridExportModelType, string>> = {
-  llama: 'LlamaForCausalLM',
-  mistral: 'MistralForCausalLM',
-  qwen2: 'Qwen2ForCausalLM',
-};
+/** The spec of a grid-exportable architecture. @throws ConfigError for another model type */
+function gridArchitecture(modelType: string): ArchitectureSpec & { readonly grid: GridExportRules } {
+  const spec = ARCHITECTURES.find((a) => a.modelType === modelType);
+  if (!spec?.grid) {
+    throw new ConfigError(`gridNetworkToCheckpoint: modelType '${modelType}' is not supported, expected one of ${GRID_MODEL_TYPES.join(', ')}`);
+  }
+  return spec as ArchitectureSpec & { readonly grid: GridExportRules };
+}
 
 const TYPE_NAMES: Readonly<Record<number, string>> = {
   [LayerType.Dense]: 'Dense',
@@ -131,9 +136,7 @@ export function gridNetworkToCheckpoint(source: Network | GridCheckpoint, option
   const network = source instanceof GridCheckpoint ? source.network : source;
   const base = source instanceof GridCheckpoint ? source.config : undefined;
   const modelType = options.modelType ?? 'llama';
-  if (!(modelType in ARCHITECTURE_CLASS)) {
-    throw new ConfigError(`gridNetworkToCheckpoint: modelType '${String(modelType)}' is not supported, expected one of ${Object.keys(ARCHITECTURE_CLASS).join(', ')}`);
-  }
+  const arch = gridArchitecture(String(modelType));
   const recs = withoutFinalSoftmax(network.toRecords(), options.dropFinalSoftmax === true);
   const nBlocks = (recs.length - 3) / 4;
   if (!Number.isInteger(nBlocks) || nBlocks < 1) {
@@ -197,8 +200,9 @@ export function gridNetworkToCheckpoint(source: Network | GridCheckpoint, option
     if (mha.dModel !== d || mha.numHeads * headDim !== d) {
       throw new ConfigError(`gridNetworkToCheckpoint: ${where} has dModel ${mha.dModel}, ${mha.numHeads} heads x ${headDim}; expected heads x headDim = dModel = ${d}`);
     }
-    if (mha.ext['rope'] === false || mha.ext['causal'] === false) throw new ConfigError(`gridNetworkToCheckpoint: ${where} must use RoPE and a causal mask`);
-    const t = typeof mha.ext['rope_theta'] === 'number' ? mha.ext['rope_theta'] : LOOM_ROPE_THETA;
+    const attention = multiHeadAttentionConfigFromRecord(mha, where); // the record's typed settings
+    if (!attention.rope || !attention.causal) throw new ConfigError(`gridNetworkToCheckpoint: ${where} must use RoPE and a causal mask`);
+    const t = attention.ropeTheta;
     if (b === 0) [hq, hkv, theta] = [mha.numHeads, kvHeads, t];
     else if (mha.numHeads !== hq || kvHeads !== hkv || t !== theta) {
       throw new ConfigError(`gridNetworkToCheckpoint: ${where} has ${mha.numHeads} heads / ${kvHeads} kv heads / theta ${t}, block 0 has ${hq} / ${hkv} / ${theta}`);
@@ -222,14 +226,9 @@ export function gridNetworkToCheckpoint(source: Network | GridCheckpoint, option
   if (options.rmsNormEps !== undefined) eps = options.rmsNormEps;
 
   const hasOutBias = blocks.some((bl) => nonZero(bl.mha.outputBias));
-  if (modelType === 'qwen2' && (hasOutBias || mlpBias)) {
-    throw new ConfigError(`gridNetworkToCheckpoint: qwen2 stores only q/k/v biases, but the network has nonzero ${hasOutBias ? 'attention output' : 'MLP'} biases; use modelType 'llama'`);
-  }
-  if (modelType === 'mistral' && (attnBias || mlpBias)) {
-    throw new ConfigError(`gridNetworkToCheckpoint: mistral stores no biases, but the network has nonzero ${attnBias ? 'attention' : 'MLP'} biases; use modelType 'llama'`);
-  }
-  const qkvBias = modelType === 'qwen2' || attnBias;
-  const outBias = modelType === 'llama' && attnBias;
+  const stored = arch.grid.biases({ attention: attnBias, out: hasOutBias, mlp: mlpBias });
+  const qkvBias = stored.qkv;
+  const outBias = stored.out;
   const kv = hkv * (d / hq);
 
   blocks.forEach(({ norm1, mha, norm2, mlp }, i) => {
@@ -250,7 +249,7 @@ export function gridNetworkToCheckpoint(source: Network | GridCheckpoint, option
     put(`${n.gate}.weight`, [m, d], transposed(w(mlp.gateWeights, 'gate'), d, m));
     put(`${n.up}.weight`, [m, d], transposed(w(mlp.upWeights, 'up'), d, m));
     put(`${n.down}.weight`, [d, m], transposed(w(mlp.downWeights, 'down'), m, d));
-    if (mlpBias) {
+    if (stored.mlp) {
       put(`${n.gate}.bias`, [m], w(mlp.gateBias, 'gate bias'));
       put(`${n.up}.bias`, [m], w(mlp.upBias, 'up bias'));
       put(`${n.down}.bias`, [d], w(mlp.downBias, 'down bias'));
@@ -268,7 +267,7 @@ export function gridNetworkToCheckpoint(source: Network | GridCheckpoint, option
   const bos = options.bosTokenId ?? base?.bosTokenId;
   const pad = options.padTokenId ?? base?.padTokenId;
   const config: Record<string, unknown> = {
-    architectures: [ARCHITECTURE_CLASS[modelType]],
+    architectures: [arch.hfClass],
     model_type: modelType,
     hidden_size: d,
     intermediate_size: m,
@@ -283,7 +282,7 @@ export function gridNetworkToCheckpoint(source: Network | GridCheckpoint, option
     tie_word_embeddings: tie,
     vocab_size: v,
     torch_dtype: dtype === 'F32' ? 'float32' : dtype === 'F16' ? 'float16' : 'bfloat16',
-    ...(modelType === 'llama' ? { attention_bias: attnBias, mlp_bias: mlpBias } : {}),
+    ...stored.configEntries,
     ...(bos !== undefined ? { bos_token_id: bos } : {}),
     ...(eos !== undefined ? { eos_token_id: eos } : {}),
     ...(pad !== undefined ? { pad_token_id: pad } : {}),

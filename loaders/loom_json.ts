@@ -7,7 +7,7 @@
  * missing `batch_size` means 1, not 0; weight lengths and layer counts are validated.
  */
 import { LoomFormatError, NonFiniteError } from '../src/core/errors';
-import { emptyRecord, type GridPosition, type LayerRecord } from '../src/core/layer_record';
+import { emptyRecord, type BranchPlacement, type FieldKind, type LayerRecord } from '../src/core/layer_record';
 import { activationFromName, SOFTMAX_VARIANTS } from '../src/core/types';
 import { kindByName, kindByCode } from '../layers/index';
 import { activationName } from '../layers/activations';
@@ -40,7 +40,7 @@ import {
   readBool,
   type JsonObject,
 } from './json_read';
-import { DEF_KEYS, WEIGHT_KEYS, WRITTEN_DEF_KEYS } from './loom_json_keys';
+import { DEF_KEYS, WEIGHT_KEYS } from './loom_json_keys';
 import { checkBranchDepth, cloneJsonBounded, countOccurrences } from '../src/core/limits';
 
 /** Bundle type string LOOM writes and requires. */
@@ -86,7 +86,7 @@ export function listModelIds(text: string): string[] {
   return parseBundle(text).map((m) => m.id);
 }
 
-function readPositions(v: unknown, path: string): GridPosition[] | null {
+function readPositions(v: unknown, path: string): BranchPlacement[] | null {
   const a = readArray(v, path);
   if (!a) return null;
   return a.map((p, i) => {
@@ -96,6 +96,19 @@ function readPositions(v: unknown, path: string): GridPosition[] | null {
   });
 }
 
+/** LOOM JSON value -> record field value, by field kind (`records` are branches, read by {@link recordFromDef}). */
+const JSON_FIELD_READERS: Readonly<Record<Exclude<FieldKind, 'records'>, (v: unknown, path: string) => unknown>> = {
+  int: readInt,
+  f32: readF32,
+  bool: readBool,
+  string: readString,
+  f32s: readF32Array,
+  ints: readIntArray,
+  bools: readBoolArray,
+  ints2: (v, p) => readArray(v, p)?.map((x, i) => readIntArray(x, `${p}[${i}]`) ?? []) ?? null,
+  positions: readPositions,
+};
+
 /** Definition object -> record (sizes and settings; weights come separately). */
 function recordFromDef(def: JsonObject, path: string, mode: ReadMode): LayerRecord {
   const typeName = readString(getKey(def, 'type'), `${path}.type`);
@@ -103,31 +116,19 @@ function recordFromDef(def: JsonObject, path: string, mode: ReadMode): LayerReco
   const r = emptyRecord(kind.loomType);
   const rec = r as unknown as Record<string, unknown>;
   r.activation = activationFromName(readString(getKey(def, 'activation'), `${path}.activation`));
+  const own = kind.loomJsonKeys.definition;
   for (const { key, field, kind: fk } of DEF_KEYS) {
-    if (!field) continue;
-    const v = getKey(def, key);
-    const p = `${path}.${key}`;
-    if (fk === 'int') rec[field] = readInt(v, p);
-    else if (fk === 'f32') rec[field] = readF32(v, p);
-    else if (fk === 'bool') rec[field] = readBool(v, p);
-    else if (fk === 'string') rec[field] = readString(v, p);
-    else if (fk === 'f32s') rec[field] = readF32Array(v, p);
-    else if (fk === 'ints') rec[field] = readIntArray(v, p);
-    else if (fk === 'bools') rec[field] = readBoolArray(v, p);
-    else if (fk === 'ints2') rec[field] = readArray(v, p)?.map((x, i) => readIntArray(x, `${p}[${i}]`) ?? []) ?? null;
-    else if (fk === 'positions') rec[field] = readPositions(v, p);
+    if (!field || !own.includes(key) || fk === 'records') continue;
+    rec[field] = JSON_FIELD_READERS[fk](getKey(def, key), `${path}.${key}`);
   }
   const variant = readString(getKey(def, 'softmax_variant'), `${path}.softmax_variant`);
   r.softmaxVariant = Math.max(0, (SOFTMAX_VARIANTS as readonly string[]).indexOf(variant));
-  if (variant === 'masked' && r.mask === null) r.mask = [];
-  if (mode === 'architecture') applyArchitectureRules(def, r, path);
-  else if (kind.name === 'rnn' || kind.name === 'lstm') {
-    // input_size is RNNInputSize for recurrent layers only
-  } else r.rnnInputSize = 0;
-  if (kind.name === 'multi_head_attention' && r.dModel > 0) {
-    if (r.numHeads <= 0) throw new LoomFormatError(`${path}.num_heads: must be > 0 for d_model ${r.dModel}, got ${r.numHeads}`);
-    r.headDim = Math.floor(r.dModel / r.numHeads);
+  if (mode === 'architecture') {
+    // BuildNetworkFromJSON's size priorities and defaults (format.md section 8)
+    const int = (k: string): number => readInt(getKey(def, k), `${path}.${k}`);
+    kind.applyArchitectureRules?.(r, (...keys) => keys.map(int).find((v) => v > 0) ?? 0);
   }
+  kind.completeRecord?.(r, path);
   const branches = readArray(getKey(def, 'branches'), `${path}.branches`);
   if (branches?.length) checkBranchDepth(countOccurrences(path, '.branches[') + 1, path);
   if (branches) {
@@ -135,35 +136,17 @@ function recordFromDef(def: JsonObject, path: string, mode: ReadMode): LayerReco
       recordFromDef(readObject(b, `${path}.branches[${i}]`) ?? {}, `${path}.branches[${i}]`, mode),
     );
   }
-  if (mode === 'architecture' && kind.name === 'parallel' && r.combineMode === '') r.combineMode = 'concat';
   const ext = readObject(getKey(def, EXT_KEY), `${path}.${EXT_KEY}`);
   if (ext) r.ext = cloneJsonBounded(ext, `${path}.${EXT_KEY}`) as LayerRecord['ext'];
   return r;
 }
 
-/** `BuildNetworkFromJSON`'s size priorities and defaults (format.md section 8). */
-function applyArchitectureRules(def: JsonObject, r: LayerRecord, path: string): void {
-  const int = (k: string): number => readInt(getKey(def, k), `${path}.${k}`);
-  const first = (...keys: string[]): number => keys.map(int).find((v) => v > 0) ?? 0;
-  const kind = kindByCode(r.type, path).name;
-  if (kind === 'dense') {
-    r.inputHeight = first('width', 'input_size', 'input_height');
-    r.outputHeight = first('height', 'output_size', 'output_height');
-  }
-  if (kind === 'swiglu') {
-    r.inputHeight = first('input_size', 'input_height');
-    r.outputHeight = first('output_size', 'output_height');
-  }
-  if (kind !== 'rnn' && kind !== 'lstm') r.rnnInputSize = 0;
-  if ((kind === 'layer_norm' || kind === 'rms_norm') && r.epsilon === 0) r.epsilon = Math.fround(1e-5);
-}
-
 /** Copies a layer's weights from the inner document into its record (recursively for branches). */
 function applyWeights(r: LayerRecord, w: JsonObject, path: string): void {
   const rec = r as unknown as Record<string, unknown>;
-  const typeName = kindByCode(r.type, path).name;
-  for (const { key, field, onlyFor } of WEIGHT_KEYS) {
-    if (onlyFor && !onlyFor.includes(typeName)) continue;
+  const own = kindByCode(r.type, path).loomJsonKeys.weights;
+  for (const { key, field } of WEIGHT_KEYS) {
+    if (!own.includes(key)) continue;
     const v = readF32Array(getKey(w, key), `${path}.${key}`);
     if (v) rec[field] = v;
   }
@@ -269,13 +252,35 @@ export function buildNetworkFromJSON(text: string, options: NetworkOptions = {})
 
 // ---------------------------------------------------------------- writing
 
+/** Record field value -> LOOM JSON value, by field kind (`records` are branches, written by {@link defToGo}). */
+const JSON_FIELD_WRITERS: Readonly<Record<Exclude<FieldKind, 'records'>, (v: unknown) => GoValue>> = {
+  int: (x) => goInt(x as number),
+  f32: (x) => goF32(x as number),
+  bool: (x) => x as boolean,
+  string: (x) => x as string,
+  f32s: (x) => goF32Array(x as Float32Array),
+  ints: (x) => (x as number[]).map(goInt),
+  bools: (x) => x as boolean[],
+  ints2: (x) => (x as number[][]).map((a) => a.map(goInt)),
+  positions: (x) =>
+    (x as BranchPlacement[]).map((p) =>
+      goObject([
+        ['branch_index', goInt(p.branchIndex)],
+        ['target_row', goInt(p.targetRow)],
+        ['target_col', goInt(p.targetCol)],
+        ['target_layer', goInt(p.targetLayer)],
+      ]),
+    ),
+};
+
 const isEmpty = (v: unknown): boolean =>
   v === null || v === undefined || v === 0 || v === false || v === '' || (typeof v === 'object' && 'length' in v && (v as ArrayLike<unknown>).length === 0);
 
 function defToGo(r: LayerRecord, topLevel: boolean, path: string): GoObject {
-  const typeName = kindByCode(r.type, path).name;
+  const kind = kindByCode(r.type, path);
+  const typeName = kind.name;
   const rec = r as unknown as Record<string, unknown>;
-  const written = WRITTEN_DEF_KEYS[typeName] ?? [];
+  const written = kind.loomJsonKeys.definition;
   const entries: [string, GoValue | undefined][] = [
     ['type', typeName],
     ['activation', activationName(r.activation)],
@@ -287,23 +292,8 @@ function defToGo(r: LayerRecord, topLevel: boolean, path: string): GoObject {
     else if (key === 'softmax_variant') v = SOFTMAX_VARIANTS[r.softmaxVariant] ?? 'standard';
     else if (key === 'branches') {
       v = r.parallelBranches?.length ? r.parallelBranches.map((b, i) => defToGo(b, false, `${path}.branches[${i}]`)) : undefined;
-    } else if (field && !isEmpty(rec[field])) {
-      const x = rec[field];
-      if (kind === 'int') v = goInt(x as number);
-      else if (kind === 'f32') v = goF32(x as number);
-      else if (kind === 'f32s') v = goF32Array(x as Float32Array);
-      else if (kind === 'ints') v = (x as number[]).map(goInt);
-      else if (kind === 'ints2') v = (x as number[][]).map((a) => a.map(goInt));
-      else if (kind === 'positions') {
-        v = (x as GridPosition[]).map((p) =>
-          goObject([
-            ['branch_index', goInt(p.branchIndex)],
-            ['target_row', goInt(p.targetRow)],
-            ['target_col', goInt(p.targetCol)],
-            ['target_layer', goInt(p.targetLayer)],
-          ]),
-        );
-      } else v = x as GoValue;
+    } else if (field && kind !== 'records' && !isEmpty(rec[field])) {
+      v = JSON_FIELD_WRITERS[kind](rec[field]);
     }
     if (key === 'num_kv_heads' && r.numKVHeads === r.numHeads) v = undefined;
     entries.push([key, v]);
@@ -326,11 +316,11 @@ function extToGo(ext: LayerRecord['ext']): GoObject {
 }
 
 function weightsToGo(r: LayerRecord, path: string): GoObject {
-  const typeName = kindByCode(r.type, path).name;
+  const own = kindByCode(r.type, path).loomJsonKeys.weights;
   const rec = r as unknown as Record<string, unknown>;
   const entries: [string, GoValue | undefined][] = [];
-  for (const { key, field, onlyFor } of WEIGHT_KEYS) {
-    if (onlyFor && !onlyFor.includes(typeName)) continue;
+  for (const { key, field } of WEIGHT_KEYS) {
+    if (!own.includes(key)) continue;
     const v = rec[field] as Float32Array | null;
     if (!v || v.length === 0) continue;
     try {

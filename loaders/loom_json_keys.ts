@@ -1,6 +1,7 @@
 /**
  * LOOM JSON key tables (Ref: loom-spec/format.md sections 3-4): which JSON key holds which
- * `LayerRecord` field, in the order Go writes them, and which keys Go writes for each type.
+ * `LayerRecord` field, in the order Go writes them. Which keys a layer type reads and writes is
+ * its own fact (`LayerKind.loomJsonKeys` in layers/).
  */
 import type { FieldKind, LayerRecord } from '../src/core/layer_record';
 
@@ -58,37 +59,17 @@ export const DEF_KEYS: readonly DefKey[] = [
   k('residual_skip', 'residualSkip', 'int'),
 ];
 
-/**
- * Definition keys Go's `SerializeModel` writes per layer type (besides `type` and `activation`),
- * plus the loom-tfjs extension keys that keep what LOOM drops (grid_scatter placement, KV heads, ...).
- */
-export const WRITTEN_DEF_KEYS: Readonly<Record<string, readonly string[]>> = {
-  dense: ['width', 'height', 'input_height', 'output_height'],
-  conv2d: ['input_channels', 'filters', 'kernel_size', 'stride', 'padding', 'input_height', 'input_width', 'output_height', 'output_width'],
-  multi_head_attention: ['d_model', 'num_heads', 'seq_length', 'num_kv_heads'],
-  rnn: ['input_size', 'seq_length', 'hidden_size'],
-  lstm: ['input_size', 'seq_length', 'hidden_size'],
-  softmax: ['softmax_variant', 'softmax_rows', 'softmax_cols', 'temperature', 'gumbel_noise', 'mask', 'hierarchy_levels', 'adaptive_clusters', 'mixture_weights', 'entmax_alpha'],
-  layer_norm: ['norm_size', 'epsilon'],
-  rms_norm: ['norm_size', 'epsilon'],
-  swiglu: ['input_height', 'output_height'],
-  residual: ['residual_skip'],
-  parallel: ['branches', 'combine_mode', 'grid_positions', 'grid_output_rows', 'grid_output_cols', 'grid_output_layers'],
-};
-
 /** A key of the inner weights document. */
 export interface WeightKey {
   readonly key: string;
   readonly field: 'kernel' | 'bias' | Exclude<keyof LayerRecord, 'ext'>;
-  /** Only for these layer types (for keys whose field is shared by several types). */
-  readonly onlyFor?: readonly string[];
 }
 
-/** Weight keys in Go's write order (`branch_weights` is handled by the writer). */
+/** Weight keys in Go's write order (`branch_weights` is handled by the writer); a key names one field. */
 export const WEIGHT_KEYS: readonly WeightKey[] = [
-  { key: 'biases', field: 'bias', onlyFor: ['dense'] },
+  { key: 'biases', field: 'bias' }, // dense
   { key: 'kernel', field: 'kernel' },
-  { key: 'conv_bias', field: 'bias', onlyFor: ['conv2d'] },
+  { key: 'conv_bias', field: 'bias' }, // conv2d
   { key: 'q_weights', field: 'qWeights' },
   { key: 'k_weights', field: 'kWeights' },
   { key: 'v_weights', field: 'vWeights' },

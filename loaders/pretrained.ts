@@ -2,7 +2,7 @@
  * Loads a Hugging Face causal LM (config.json + safetensors) into a {@link DecoderLM}: from a
  * folder path, a URL folder, or files/objects already in memory.
  */
-import { ConfigError, SafetensorsError } from '../src/core/errors';
+import { ConfigError, GgufError, SafetensorsError } from '../src/core/errors';
 import { normalizeOptionKeys } from '../src/core/option_keys';
 import { buildCausalLM } from '../src/transformer/architectures';
 import type { DecoderLM } from '../src/transformer/model';
@@ -16,6 +16,9 @@ import { isUrlString, joinSource, readText, readTextIfPresent, type ByteSource, 
 import { loadSafetensors, loadShardedSafetensors } from './safetensors';
 import { checkConfigAgainstWeights, isShapeListing } from './config_limits';
 import { asOutOfMemory, assertModelFits, floatValues, KERNEL_BYTES_PER_WEIGHT } from './memory_budget';
+import { resolveHubCheckpoint, resolveHubGguf } from './hub';
+import { ggufCheckpoint, isGgufSource, loadGguf } from './gguf';
+import type { HubOptions } from './hub_env';
 
 /** Files or objects of a checkpoint given directly. */
 export interface PretrainedFiles {
@@ -26,11 +29,18 @@ export interface PretrainedFiles {
   weights: ByteSource | WeightSource;
 }
 
-/** A folder (Node path or URL) holding config.json and model.safetensors (or the sharded index). */
-export type PretrainedSource = string | URL | PretrainedFiles;
+/**
+ * A folder (Node path or URL) holding config.json and model.safetensors (or the sharded index),
+ * a Hugging Face hub id (`org/name`, fetched through the hub cache), a GGUF file (path or URL
+ * ending in `.gguf`, its bytes, or `org/name/file.gguf` in a hub repo), or files given directly.
+ */
+export type PretrainedSource = string | URL | PretrainedFiles | Uint8Array | ArrayBuffer;
 
-/** Options of {@link loadCausalLM}; `kernels` / `dtype` pick the engine (see {@link KernelOptions}). */
-export interface LoadCausalLMOptions extends KernelOptions {
+/**
+ * Options of {@link loadCausalLM}: `kernels` / `dtype` pick the engine (see {@link KernelOptions});
+ * progress; for hub ids the revision, cache folder and offline mode.
+ */
+export interface LoadCausalLMOptions extends KernelOptions, HubOptions {
   onProgress?: ProgressCallback;
   /**
    * Bytes the model may use; default: what the backend can hold (wasm: its 4 GiB heap). A model whose
@@ -42,7 +52,7 @@ export interface LoadCausalLMOptions extends KernelOptions {
 }
 
 /** Every key of {@link LoadCausalLMOptions} (unknown keys are refused naming the closest). */
-const LOAD_OPTION_KEYS = ['onProgress', 'memoryLimitBytes', 'checkFinite', 'kernels', 'dtype', 'moduleDtypes'] as const satisfies readonly (keyof LoadCausalLMOptions)[];
+const LOAD_OPTION_KEYS = ['onProgress', 'memoryLimitBytes', 'checkFinite', 'kernels', 'dtype', 'moduleDtypes', 'revision', 'cacheDir', 'localFilesOnly'] as const satisfies readonly (keyof LoadCausalLMOptions)[];
 
 /** A checkpoint already parsed: typed config plus any weight source (e.g. a {@link SafetensorsFile}). */
 export interface ParsedCheckpoint {
@@ -114,12 +124,20 @@ async function readFolderConfig(dir: string | URL): Promise<{ raw: unknown; conf
 /**
  * The typed config and weight source of a checkpoint, without building a model: a folder (Node path
  * or URL) with config.json (+ generation_config.json) and model.safetensors or the sharded
- * index, or files / objects given directly. The weights are opened (headers parsed), not checked
- * against the config.
+ * index, a hub id (see {@link resolveHubCheckpoint}), or files / objects given directly. The weights
+ * are opened (headers parsed), not checked against the config.
  * @throws ConfigError when config.json is missing or invalid; SafetensorsError when a folder holds
  *   neither model.safetensors nor model.safetensors.index.json, or a file is malformed.
  */
 export async function resolvePretrained(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<ParsedCheckpoint> {
+  const hub = typeof source === 'string' ? ((await resolveHubGguf(source, options)) ?? (await resolveHubCheckpoint(source, options))) : undefined;
+  // the hub reported its own progress (through 'ready'); reading the local snapshot adds none
+  if (hub !== undefined) return resolvePretrained(hub, options.checkFinite === undefined ? {} : { checkFinite: options.checkFinite });
+  if (isGgufSource(source)) {
+    const { config, weights } = ggufCheckpoint(await loadGguf(source, options));
+    return { config, weights };
+  }
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) throw new GgufError('checkpoint bytes: not a GGUF file (no "GGUF" magic); pass safetensors bytes as { config, weights }');
   if (typeof source === 'string' || source instanceof URL) {
     const { raw, config } = await readFolderConfig(source);
     const single = joinSource(source, 'model.safetensors');
@@ -153,8 +171,8 @@ export async function resolvePretrained(source: PretrainedSource, options: LoadC
  * the model is returned; on any error nothing stays allocated.
  * @throws ConfigError for config problems or an unknown option key (`device` explained),
  *   SafetensorsError for malformed, missing or non-finite tensors, ShapeError for tensors whose
- *   shapes contradict config.json, OutOfMemoryError when the float32 weights would not fit on the
- *   backend (checked from the header, before allocating).
+ *   shapes contradict config.json, OutOfMemoryError when the weights would not fit on the backend
+ *   (checked from the header, before allocating), HubError when a hub file cannot be had.
  */
 export async function loadCausalLM(source: PretrainedSource, rawOptions: LoadCausalLMOptions = {}): Promise<DecoderLM> {
   if (rawOptions && typeof rawOptions === 'object' && 'device' in rawOptions) {

@@ -14,6 +14,9 @@ import type { ChatMessage, TextTokenizer } from '../src/generation/types';
 import { normalizeOptionKeys, type WithSnakeCase } from '../src/core/option_keys';
 import { batchDecode, encodeBatch, type BatchDecodeOptions, type BatchEncoding, type BatchEncodingRow, type EncodeBatchOptions } from './tokenizer_batch';
 import { validateTokenizerJson } from './tokenizer_validate';
+import { resolveHubGguf, resolveHubTokenizer, type HubLoadOptions } from './hub';
+import { isGgufSource, loadGguf } from './gguf';
+import { ggufTokenizerFiles } from './gguf_tokenizer';
 
 /** JSON given as bytes, JSON text or an already-parsed object. */
 export type JsonInput = Uint8Array | ArrayBuffer | string | Record<string, unknown>;
@@ -62,7 +65,7 @@ export type TokenizerFiles =
   | { tokenizerJson: JsonInput; tokenizerConfig?: JsonInput }
   | { vocab: JsonInput; merges: Uint8Array | string | readonly string[]; tokenizerConfig?: JsonInput };
 
-/** Anything {@link loadTokenizer} reads: a folder path or URL, a path/URL of tokenizer.json, or files in memory. */
+/** Anything {@link loadTokenizer} reads: a folder path or URL, a path/URL of tokenizer.json or of a `.gguf` file, a hub id (`org/name`), or files in memory. */
 export type TokenizerSource = string | URL | TokenizerFiles;
 
 type JsonObject = Record<string, unknown>;
@@ -369,10 +372,19 @@ function splitFile(s: string): { base: string; name: string } {
  * Loads a tokenizer from a folder (Node path or URL) holding tokenizer.json (or vocab.json +
  * merges.txt) and optionally tokenizer_config.json, special_tokens_map.json and chat_template.jinja;
  * from the path/URL of a tokenizer.json (its folder is searched for the other files); or from
- * files in memory.
- * @throws TokenizerError when no tokenizer files are found or they are malformed.
+ * files in memory; or from a hub id (revision, cache and offline mode in `options`).
+ * @throws TokenizerError when no tokenizer files are found or they are malformed; HubError when a
+ *   hub file cannot be had.
  */
-export async function loadTokenizer(source: TokenizerSource): Promise<Tokenizer> {
+export async function loadTokenizer(source: TokenizerSource, options: HubLoadOptions = {}): Promise<Tokenizer> {
+  const hub = typeof source === 'string' ? await resolveHubTokenizer(source, options) : undefined;
+  if (hub !== undefined) return loadTokenizer(hub);
+  const ggufSource = typeof source === 'string' ? ((await resolveHubGguf(source, options)) ?? source) : source;
+  if (isGgufSource(ggufSource)) {
+    const gguf = await loadGguf(ggufSource);
+    const files = ggufTokenizerFiles(gguf.metadata, gguf.file);
+    return Tokenizer.fromJSON(files.tokenizerJson, files.tokenizerConfig);
+  }
   if (typeof source !== 'string' && !(source instanceof URL)) {
     if ('tokenizerJson' in source) return Tokenizer.fromJSON(source.tokenizerJson, source.tokenizerConfig);
     return Tokenizer.fromVocabAndMerges(source.vocab, source.merges, source.tokenizerConfig);

@@ -9,11 +9,14 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { ConfigError } from './core/errors';
 import { fetchKernelModule, kernelModuleAvailable, simdSupported } from './kernels/module';
 import { KERNEL_BACKENDS, kernelThreads, setKernelThreads } from './kernels/runtime';
+import { registerLoomKernels } from './kernels/register_all_kernels';
 
 // Importing the wasm and webgpu backends registers them with a higher priority than cpu, but they
 // start asynchronously: an op run before anyone chose a backend would throw "backend not yet
 // initialized". Start on cpu (synchronous) until `useBackend` / `tf.setBackend` picks another.
 if (tf.engine().backendName == null) void tf.setBackend('cpu');
+// Node has the kernel module at hand: the ops in src/ops find their custom kernels from the start.
+if (typeof SharedArrayBuffer !== 'undefined' && kernelModuleAvailable()) registerLoomKernels();
 
 /**
  * tfjs's cpu backend prints "looks like you are running TensorFlow.js in Node.js ... install
@@ -110,7 +113,10 @@ export async function useBackend(name: BackendName, options: UseBackendOptions =
   if (KERNEL_BACKENDS.includes(name) && typeof SharedArrayBuffer !== 'undefined') {
     // A browser page fetches the kernel module next to tfjs's wasm files (webpack copies both).
     if (!kernelModuleAvailable() && typeof window !== 'undefined') await fetchKernelModule(options.wasmBase ?? './');
-    if (kernelModuleAvailable()) await setKernelThreads(options.threads);
+    if (kernelModuleAvailable()) {
+      registerLoomKernels();
+      await setKernelThreads(options.threads);
+    }
   }
 }
 

@@ -28,9 +28,7 @@ function isNode(): boolean {
  */
 export function builtinModelPath(): string {
   if (!isNode()) throw new ConfigError('builtinModelPath: only available in Node; in a browser use builtinModelUrl()');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const fs = require('fs') as typeof import('fs');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const path = require('path') as typeof import('path');
   const tried: string[] = [];
   let dir = __dirname;

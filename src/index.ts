@@ -4,7 +4,7 @@
  */
 export * from './core/errors';
 export * from './core/types';
-export type { LayerRecord, GridPosition } from './core/layer_record';
+export type { LayerRecord, BranchPlacement, GridPosition } from './core/layer_record';
 export { emptyRecord, cloneRecord } from './core/layer_record';
 export { useBackend, currentBackend, backendInfo, BACKEND_NAMES } from './backends';
 export type { BackendName, UseBackendOptions, BackendInfo } from './backends';
@@ -60,6 +60,18 @@ export type { ByteSource, ProgressInfo, ProgressCallback } from '../loaders/byte
 export { parseHFConfig, parseHFConfigText, SUPPORTED_MODEL_TYPES } from '../loaders/hf_config';
 export type { ModelConfig, RopeConfig, RopeScaling, HiddenAct } from './transformer/config';
 export { loadCausalLM, loadModelConfig } from '../loaders/pretrained';
+export { env, hubCacheDir } from '../loaders/hub_env';
+export type { HubEnv, HubOptions } from '../loaders/hub_env';
+export { listCachedModels, clearCache } from '../loaders/hub';
+export type { HubLoadOptions, HubCheckpointFiles, HubTokenizerFiles } from '../loaders/hub';
+export type { CachedModel } from '../loaders/hub_cache';
+export { loadGguf, ggufCheckpoint, GgufFile, GgufWeights } from '../loaders/gguf';
+export type { GgufCheckpoint, LoadGgufOptions } from '../loaders/gguf';
+export { parseGgufHeader, GGML_TYPES } from '../loaders/gguf_format';
+export type { GgufHeader, GgufTensorInfo, GgufValue, GgmlTypeInfo } from '../loaders/gguf_format';
+export type { QuantizedWeights, Q8Weights, Q4Weights } from '../loaders/gguf_quant';
+export { saveGGUF, ggufBytes } from '../loaders/gguf_writer';
+export type { GgufWriteSource, SaveGgufOptions, GgufWriteType } from '../loaders/gguf_writer';
 export type { PretrainedSource, PretrainedFiles, LoadCausalLMOptions } from '../loaders/pretrained';
 export { saveQuantizedCheckpoint, readQuantizationConfig } from '../loaders/quantized_checkpoint';
 export type { QuantizationConfig, QuantizedTensorInfo } from '../loaders/quantized_checkpoint';
@@ -69,7 +81,8 @@ export type { KernelOptions } from './transformer/kernel_options';
 export { DecoderLM } from './transformer/model';
 export type { DecoderWeights } from './transformer/weights';
 export { DecoderKVCache } from './transformer/kv_cache';
-export { ARCHITECTURES, buildCausalLM } from './transformer/architectures';
+export { ARCHITECTURES, MODEL_TYPES, architectureOf, buildCausalLM } from './transformer/architectures';
+export type { ArchitectureSpec, ArchitectureFields, ArchitectureConfigKeys, ArchitectureDefaults, HFConfigReader } from './transformer/architecture';
 export type { CausalLM, CausalLMInfo, KVCache, ForwardOptions, ModelType } from './transformer/types';
 
 // tokenizers and generation

@@ -8,7 +8,11 @@ export function bufferIO(): { out: string[]; err: string[]; io: CliIO; stdout: (
   return { out, err, io: { stdout: (s) => void out.push(s), stderr: (s) => void err.push(s) }, stdout: () => out.join(''), stderr: () => err.join('') };
 }
 
-/** Makes `runCli` know `cmd` even before it is listed in src/cli/commands.ts (tests only). */
+/**
+ * Checks that `runCli` knows `cmd` (it is listed in src/cli/commands.ts). The production list is
+ * never mutated: a test that needs another command passes `runCli(argv, io, {commands})`.
+ * @throws Error when it is not listed
+ */
 export function ensureRegistered(cmd: CliCommand): void {
-  if (!COMMANDS.some((c) => c.name === cmd.name)) (COMMANDS as CliCommand[]).push(cmd);
+  if (!COMMANDS.includes(cmd)) throw new Error(`command '${cmd.name}' is not listed in src/cli/commands.ts`);
 }

@@ -4,7 +4,7 @@
 import { emptyRecord } from '../../src/core/layer_record';
 import { LayerType } from '../../src/core/types';
 import { Network } from '../../src/network/network';
-import { createRng } from '../../src/generation/rng';
+import { createRng } from '../../src/core/rng';
 
 /** Dense chain sizes[0] -> sizes[1] -> ... with the given LOOM activation codes, seeded U(-1,1)/sqrt(in) weights. */
 export function denseNet(sizes: number[], activations: number[], batchSize = 1, seed = 1): Network {

@@ -13,6 +13,7 @@ import { loadTokenizer } from '../../loaders/tokenizer';
 import { loadCausalLM } from '../../loaders/pretrained';
 import { useBackend } from '../backends';
 import { generateStream, PastKeyValues, type ChatMessage, type GenerateOptions, type GenerateResult } from '../generation';
+import { downloadProgress } from './progress';
 
 const USAGE = `usage: loom chat [--model DIR] [--system TEXT] [--template FILE] [--max-new-tokens N]
                  [--temperature T] [--top-k K] [--top-p P] [--seed S] [--show-prompt] [--backend cpu|wasm|webgpu]
@@ -66,7 +67,7 @@ async function run(argv: string[], io: ChatIO): Promise<number> {
   if (backend !== undefined) await useBackend(backend);
   const tokenizer = await loadTokenizer(values.model);
   const template = values.template !== undefined ? fs.readFileSync(values.template, 'utf8') : tokenizer.chatTemplate ?? CHATML_TEMPLATE;
-  const model = await loadCausalLM(values.model);
+  const model = await loadCausalLM(values.model, { onProgress: downloadProgress(io) });
   const input = io.stdin ?? process.stdin;
   const interactive = (input as { isTTY?: boolean }).isTTY === true;
   const system: ChatMessage[] = values.system !== undefined ? [{ role: 'system', content: values.system }] : [];

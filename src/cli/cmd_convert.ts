@@ -14,14 +14,22 @@ import { SafetensorsFile, saveSafetensors, type TensorToSave } from '../../loade
 import { Network } from '../network/network';
 import type { LayerRecord } from '../core/layer_record';
 import { ConfigError } from '../core/errors';
+import * as path from 'path';
+import { loadGguf } from '../../loaders/gguf';
+import { ggufToHFFiles } from '../../loaders/gguf_convert';
+import { saveGGUF, type GgufWriteType } from '../../loaders/gguf_writer';
 
 const USAGE = `usage: loom convert --from MODEL.json --to WEIGHTS.safetensors --config CONFIG.json [--id MODEL_ID]
        loom convert --from WEIGHTS.safetensors --config CONFIG.json --to MODEL.json
+       loom convert --from MODEL.gguf --to DIR
+       loom convert --from DIR --to MODEL.gguf [--type F32|F16|BF16|Q8_0|Q4_0]
 
 LOOM JSON -> safetensors: writes every weight array of model MODEL_ID (default: the first) as a
 flat F32 tensor (layers.<i>.<field>, LOOM's layout) and the network description (grid, batch
 size, layer definitions) to CONFIG.json.
-safetensors + CONFIG.json -> LOOM JSON: the inverse; the result is byte-identical to the original.`;
+safetensors + CONFIG.json -> LOOM JSON: the inverse; the result is byte-identical to the original.
+GGUF -> DIR: a Hugging Face folder (config.json, model.safetensors, tokenizer files); quantized
+tensors are dequantized to F32. DIR -> GGUF: a file llama.cpp loads (2-D tensors in --type).`;
 
 /** Record fields that hold weights (mixture weights are configuration, kept in the config). */
 const WEIGHT_FIELDS = [
@@ -91,11 +99,12 @@ export function safetensorsToLoom(bytes: Uint8Array, config: string, file = 'saf
 async function run(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { from: { type: 'string' }, to: { type: 'string' }, config: { type: 'string' }, id: { type: 'string' } },
+    options: { from: { type: 'string' }, to: { type: 'string' }, config: { type: 'string' }, id: { type: 'string' }, type: { type: 'string' } },
     allowPositionals: false,
     strict: true,
   });
   const { from, to, config } = values;
+  if (from !== undefined && to !== undefined && (/\.gguf$/i.test(from) || /\.gguf$/i.test(to))) return convertGguf(from, to, values.type, io);
   if (from === undefined || to === undefined || config === undefined) throw new UsageError('--from, --to and --config are required');
   if (from.endsWith('.safetensors')) {
     if (values.id !== undefined) throw new UsageError('--id applies to LOOM JSON input only');
@@ -112,5 +121,20 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   return 0;
 }
 
+async function convertGguf(from: string, to: string, type: string | undefined, io: CliIO): Promise<number> {
+  if (/\.gguf$/i.test(from)) {
+    const files = ggufToHFFiles(await loadGguf(from));
+    fs.mkdirSync(to, { recursive: true });
+    for (const [name, bytes] of Object.entries(files)) fs.writeFileSync(path.join(to, name), bytes);
+    io.stdout(`wrote ${Object.keys(files).join(', ')} to ${to}\n`);
+    return 0;
+  }
+  const types: readonly GgufWriteType[] = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0'];
+  if (type !== undefined && !(types as readonly string[]).includes(type)) throw new UsageError(`--type ${type}: expected one of ${types.join(', ')}`);
+  await saveGGUF(from, to, { type: (type ?? 'F32') as GgufWriteType });
+  io.stdout(`wrote ${to} (${fs.statSync(to).size} bytes, ${type ?? 'F32'})\n`);
+  return 0;
+}
+
 /** `loom convert`. */
-export const convertCommand: CliCommand = { name: 'convert', summary: 'convert LOOM JSON <-> safetensors + config JSON (lossless)', usage: USAGE, run };
+export const convertCommand: CliCommand = { name: 'convert', summary: 'convert LOOM JSON <-> safetensors + config JSON (lossless), HF folder <-> GGUF', usage: USAGE, run };

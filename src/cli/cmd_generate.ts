@@ -11,6 +11,7 @@ import { useBackend } from '../backends';
 import { TokenizerError } from '../core/errors';
 import { generateStream, type GenerateInput, type GenerateOptions, type GenerateResult } from '../generation';
 import { builtinModelPath } from '../builtin_model';
+import { downloadProgress } from './progress';
 
 const USAGE = `usage: loom generate [--model DIR] [--prompt TEXT | --prompt-ids 1,2,3] [--chat]
                      [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
@@ -94,7 +95,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   const tokenizer = await tokenizerOf(values.model);
   if (!tokenizer && typeof input === 'string') throw new Error(`${values.model}: no tokenizer files (tokenizer.json or vocab.json + merges.txt); use --prompt-ids`);
   if (!tokenizer && !values.json) throw new Error(`${values.model}: no tokenizer files, so no text to stream; use --json for ids`);
-  const model = await loadCausalLM(values.model, dtype ? { dtype } : {});
+  const model = await loadCausalLM(values.model, { ...(dtype ? { dtype } : {}), onProgress: downloadProgress(io) });
   try {
     const it = generateStream(model, tokenizer, input, options);
     let result: GenerateResult;

@@ -2,6 +2,7 @@
  * The CLI's command model: each command is one file exporting a {@link CliCommand},
  * registered once in `commands.ts`.
  */
+import { LoomError } from '../core/errors';
 
 /** Where a command writes; tests pass buffers, the binary passes the process streams. */
 export interface CliIO {
@@ -10,7 +11,7 @@ export interface CliIO {
 }
 
 /** Thrown for bad flags or arguments; the CLI exits with code 2. */
-export class UsageError extends Error {
+export class UsageError extends LoomError {
   override readonly name = 'UsageError';
 }
 

@@ -3,13 +3,15 @@ import { infoCommand } from './cmd_info';
 import { logitsCommand } from './cmd_logits';
 import { generateCommand } from './cmd_generate';
 import { tokenizeCommand } from './cmd_tokenize';
-import { benchCommand } from './cmd_bench';
 import { chatCommand } from './cmd_chat';
 import { convertCommand } from './cmd_convert';
 import { trainCommand } from './cmd_train';
 import { quantizeCommand } from './cmd_quantize';
 
-/** Every CLI command, in the order `loom --help` lists them. Adding a command = one file + one line. */
+/**
+ * Every CLI command, in the order `loom --help` lists them. Adding a command = one file + one line.
+ * `loom bench` lives in bench/cli_bench.ts and is added by bin/loom.js (`runCli`'s `commands`).
+ */
 export const COMMANDS: readonly CliCommand[] = [
   generateCommand,
   chatCommand,
@@ -19,5 +21,4 @@ export const COMMANDS: readonly CliCommand[] = [
   trainCommand,
   convertCommand,
   quantizeCommand,
-  benchCommand,
 ];

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { COMMANDS } from './commands';
-import { UsageError, type CliIO } from './command';
+import { UsageError, type CliCommand, type CliIO } from './command';
 import { errorMessage } from '../core/errors';
 import { useBackend } from '../backends';
 import { joinNegativeValues, printable } from './flags';
@@ -30,10 +30,16 @@ export function packageVersion(): string {
   return 'unknown';
 }
 
-/** Top-level help text listing every command. */
-export function helpText(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+/** Options of {@link runCli}. */
+export interface RunCliOptions {
+  /** The commands it knows (default {@link COMMANDS}); bin/loom.js adds `bench`, tests add their own. */
+  readonly commands?: readonly CliCommand[];
+}
+
+/** Top-level help text listing every command of `commands`. */
+export function helpText(commands: readonly CliCommand[] = COMMANDS): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
     'loom: LOOM networks and Hugging Face transformers on TensorFlow.js',
     '',
@@ -50,24 +56,25 @@ export function helpText(): string {
  * Runs the CLI with `argv` (without `node` and the script path).
  * @returns the process exit code: 0 ok, 1 failure, 2 usage error.
  */
-export async function runCli(argv: string[], io: CliIO): Promise<number> {
+export async function runCli(argv: string[], io: CliIO, options: RunCliOptions = {}): Promise<number> {
+  const commands = options.commands ?? COMMANDS;
   const [name, ...rest] = argv;
   if (name === undefined) {
     // a bare `loom` is a usage error: help on stderr, exit 2
-    io.stderr(helpText() + '\n');
+    io.stderr(helpText(commands) + '\n');
     return 2;
   }
   if (name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(helpText() + '\n');
+    io.stdout(helpText(commands) + '\n');
     return 0;
   }
   if (name === '--version' || name === '-V' || name === 'version') {
     io.stdout(`loom-tfjs ${packageVersion()}\n`);
     return 0;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
+  const cmd = commands.find((c) => c.name === name);
   if (!cmd) {
-    io.stderr(`loom: unknown command '${name}'\n\n${helpText()}\n`);
+    io.stderr(`loom: unknown command '${name}'\n\n${helpText(commands)}\n`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -2,7 +2,7 @@
  * LOOM's WASM bridge value rules (Ref: loom-spec/api.md section 3.1-3.2): converting JSON
  * arguments to Go parameter types, and Go-struct `LayerConfig` objects to and from records.
  */
-import { cloneRecord, emptyRecord, RECORD_FIELDS, type GridPosition, type LayerRecord } from '../core/layer_record';
+import { cloneRecord, emptyRecord, RECORD_FIELDS, type BranchPlacement, type FieldKind, type LayerRecord } from '../core/layer_record';
 import { ACTIVATION_NAMES } from '../core/types';
 import { goF32, goF32Array, goInt, goObject, type GoObject, type GoValue } from '../../loaders/go_json';
 
@@ -114,6 +114,42 @@ export function convertArg(v: unknown, goType: string, index: number): unknown {
   return v;
 }
 
+type SliceKind = 'ints' | 'bools' | 'ints2' | 'records' | 'positions';
+
+/** Go scalar / weight value -> record field value, by field kind. @throws ArgumentError naming `where` */
+const GO_SCALAR_READERS: Readonly<Record<Exclude<FieldKind, SliceKind>, (v: unknown, where: string) => unknown>> = {
+  int: toInt,
+  f32: (v, where) => {
+    if (typeof v !== 'number') throw new ArgumentError(`${where}: expected float, got ${goTypeOf(v)}`);
+    return Math.fround(v);
+  },
+  bool: (v, where) => {
+    if (typeof v !== 'boolean') throw new ArgumentError(`${where}: expected bool, got ${goTypeOf(v)}`);
+    return v;
+  },
+  string: (v, where) => {
+    if (typeof v !== 'string') throw new ArgumentError(`${where}: expected string, got ${goTypeOf(v)}`);
+    return v;
+  },
+  f32s: toF32Array,
+};
+
+/** Go slice (already checked to be an array) -> record field value, by field kind. */
+const GO_SLICE_READERS: Readonly<Record<SliceKind, (v: readonly unknown[], where: string) => unknown>> = {
+  ints: (v, where) => v.map((x) => toInt(x, where)),
+  bools: (v) => v.map((x) => Boolean(x)),
+  ints2: (v, where) => v.map((row) => (Array.isArray(row) ? row.map((x) => toInt(x, where)) : [])),
+  records: (v, where) => v.map((b) => recordFromGoStruct((b ?? {}) as Record<string, unknown>, where)),
+  positions: (v) =>
+    v.map((p): BranchPlacement => {
+      const o = (p ?? {}) as Record<string, unknown>;
+      const n = (k: string): number => (typeof o[k] === 'number' ? Math.trunc(o[k] as number) : 0);
+      return { branchIndex: n('BranchIndex'), targetRow: n('TargetRow'), targetCol: n('TargetCol'), targetLayer: n('TargetLayer') };
+    }),
+};
+
+const isSliceKind = (k: FieldKind): k is SliceKind => k in GO_SLICE_READERS;
+
 /** A Go `LayerConfig` object (exact Go field names, case-sensitive, unknown keys ignored) -> record. */
 export function recordFromGoStruct(obj: Record<string, unknown>, at: string): LayerRecord {
   const r = emptyRecord();
@@ -122,33 +158,35 @@ export function recordFromGoStruct(obj: Record<string, unknown>, at: string): La
     if (!(go in obj)) continue;
     const v = obj[go];
     const where = `${at}: field ${go}`;
-    if (kind === 'int') rec[field] = toInt(v, where);
-    else if (kind === 'f32') {
-      if (typeof v !== 'number') throw new ArgumentError(`${where}: expected float, got ${goTypeOf(v)}`);
-      rec[field] = Math.fround(v);
-    } else if (kind === 'bool') {
-      if (typeof v !== 'boolean') throw new ArgumentError(`${where}: expected bool, got ${goTypeOf(v)}`);
-      rec[field] = v;
-    } else if (kind === 'string') {
-      if (typeof v !== 'string') throw new ArgumentError(`${where}: expected string, got ${goTypeOf(v)}`);
-      rec[field] = v;
-    } else if (kind === 'f32s') rec[field] = toF32Array(v, where);
+    if (!isSliceKind(kind)) rec[field] = GO_SCALAR_READERS[kind](v, where);
     else if (v === null) rec[field] = null;
     else if (!Array.isArray(v)) throw new ArgumentError(`${where}: expected slice, got ${goTypeOf(v)}`);
-    else if (kind === 'ints') rec[field] = v.map((x) => toInt(x, where));
-    else if (kind === 'bools') rec[field] = v.map((x) => Boolean(x));
-    else if (kind === 'ints2') rec[field] = v.map((row) => (Array.isArray(row) ? row.map((x) => toInt(x, where)) : []));
-    else if (kind === 'records') rec[field] = v.map((b) => recordFromGoStruct((b ?? {}) as Record<string, unknown>, where));
-    else if (kind === 'positions') {
-      rec[field] = v.map((p): GridPosition => {
-        const o = (p ?? {}) as Record<string, unknown>;
-        const n = (k: string): number => (typeof o[k] === 'number' ? Math.trunc(o[k] as number) : 0);
-        return { branchIndex: n('BranchIndex'), targetRow: n('TargetRow'), targetCol: n('TargetCol'), targetLayer: n('TargetLayer') };
-      });
-    }
+    else rec[field] = GO_SLICE_READERS[kind](v, where);
   }
   return cloneRecord(r);
 }
+
+/** Record field value -> Go value, by field kind; a nil array (null) is written as null by the caller. */
+const GO_WRITERS: Readonly<Record<FieldKind, (v: unknown) => GoValue>> = {
+  int: (v) => goInt(v as number),
+  f32: (v) => goF32(v as number),
+  bool: (v) => v as boolean,
+  string: (v) => v as string,
+  f32s: (v) => goF32Array(v as Float32Array),
+  ints: (v) => (v as number[]).map(goInt),
+  bools: (v) => v as boolean[],
+  ints2: (v) => (v as number[][]).map((a) => a.map(goInt)),
+  records: (v) => (v as LayerRecord[]).map(recordToGoStruct),
+  positions: (v) =>
+    (v as BranchPlacement[]).map((p) =>
+      goObject([
+        ['BranchIndex', goInt(p.branchIndex)],
+        ['TargetRow', goInt(p.targetRow)],
+        ['TargetCol', goInt(p.targetCol)],
+        ['TargetLayer', goInt(p.targetLayer)],
+      ]),
+    ),
+};
 
 /** A record as LOOM's Go `LayerConfig` JSON object (every field, nil arrays as null). */
 export function recordToGoStruct(r: LayerRecord): GoObject {
@@ -156,26 +194,8 @@ export function recordToGoStruct(r: LayerRecord): GoObject {
   return goObject(
     RECORD_FIELDS.map(({ field, go, kind }): [string, GoValue] => {
       const v = rec[field];
-      if (kind === 'int') return [go, goInt(v as number)];
-      if (kind === 'f32') return [go, goF32(v as number)];
-      if (kind === 'bool' || kind === 'string') return [go, v as GoValue];
-      if (v === null || v === undefined) return [go, null];
-      if (kind === 'f32s') return [go, goF32Array(v as Float32Array)];
-      if (kind === 'ints') return [go, (v as number[]).map(goInt)];
-      if (kind === 'bools') return [go, v as boolean[]];
-      if (kind === 'ints2') return [go, (v as number[][]).map((a) => a.map(goInt))];
-      if (kind === 'records') return [go, (v as LayerRecord[]).map(recordToGoStruct)];
-      return [
-        go,
-        (v as GridPosition[]).map((p) =>
-          goObject([
-            ['BranchIndex', goInt(p.branchIndex)],
-            ['TargetRow', goInt(p.targetRow)],
-            ['TargetCol', goInt(p.targetCol)],
-            ['TargetLayer', goInt(p.targetLayer)],
-          ]),
-        ),
-      ];
+      const scalar = kind === 'int' || kind === 'f32' || kind === 'bool' || kind === 'string';
+      return [go, !scalar && (v === null || v === undefined) ? null : GO_WRITERS[kind](v)];
     }),
   );
 }

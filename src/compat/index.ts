@@ -10,36 +10,10 @@ import { buildNetworkFromJSON, loadModelFromString } from '../../loaders/loom_js
 import { callLayerInit, layerInitFunctions, listLayerInitFunctions } from './layer_init';
 import { errorJSON, networkOf, wrapNetwork, type LoomNetworkObject } from './network_object';
 import { inferenceGlobals, SetGenerationSeed } from './inference';
-import { facadeHooks } from './hooks';
-import { evaluateNetwork, loomTrain, type LoomTrainingBatch, type LoomTrainingConfig } from '../training/index';
-import { goF64, goInt, goObject, type GoValue } from '../../loaders/go_json';
-
-/** A plain JSON-safe value as a Go value (numbers as float64, key order kept). */
-function toGo(v: unknown): GoValue {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'number') return goF64(v);
-  if (typeof v === 'string' || typeof v === 'boolean') return v;
-  if (Array.isArray(v)) return v.map(toGo);
-  return goObject(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, toGo(x)]));
-}
-
-facadeHooks.train = (net, batches, config) => {
-  const r = loomTrain(net, batches as LoomTrainingBatch[], config as LoomTrainingConfig | null);
-  return goObject([
-    ['FinalLoss', goF64(r.FinalLoss)],
-    ['BestLoss', goF64(r.BestLoss)],
-    ['TotalTime', goInt(Math.round(r.TotalTime))],
-    ['AvgThroughput', goF64(r.AvgThroughput)],
-    ['LossHistory', r.LossHistory.map(goF64)],
-    ['EvalMetrics', toGo(r.EvalMetrics)],
-  ]);
-};
-facadeHooks.evaluate = (net, inputs, expected) => toGo(evaluateNetwork(net, inputs, expected));
 
 export { networkOf, wrapNetwork, errorJSON } from './network_object';
 export type { LoomNetworkObject } from './network_object';
 export { callLayerInit as CallLayerInit, listLayerInitFunctions as ListLayerInitFunctions } from './layer_init';
-export { facadeHooks } from './hooks';
 export {
   LoadTokenizerFromBytes,
   EncodeText,

@@ -17,7 +17,7 @@ import type { DecoderLM } from '../transformer/model';
 import type { CausalLM } from '../transformer/types';
 import { buildLogitsProcessors } from '../generation/logits_processors';
 import { DecodeSession, decodeStepSync } from '../generation/decode_step';
-import { createRng, type Rng } from '../generation/rng';
+import { createRng, type Rng } from '../core/rng';
 
 interface InferenceState {
   tokenizer: Tokenizer | null;

@@ -14,7 +14,7 @@ import { goF32Array, goInt, marshalCompact, marshalIndent, type GoValue } from '
 import { saveModelToString, serializeModel } from '../../loaders/loom_json';
 import { ArgumentError, convertArg, recordToGoStruct } from './go_values';
 import { formatSignature, methodInfos, methodNameArg, METHOD_NAMES, METHODS } from './methods';
-import { facadeHooks } from './hooks';
+import { facadeEvaluate, facadeTrain } from './facade_training';
 
 /** A LOOM network object: every method takes and returns strings (plus `HasMethod`'s boolean). */
 export type LoomNetworkObject = { [method: string]: (arg?: string) => string | boolean };
@@ -45,9 +45,7 @@ const IMPLS: Readonly<Record<string, Impl>> = {
   BiasGradients: (net) => [f32Rows(net.biasGradients())],
   EvaluateFromCheckpointFiles: () => [null, goInt(0), goInt(0), errorValue('checkpoint files are not supported; use EvaluateNetwork')],
   EvaluateNetwork: (net, [inputs, expected]) => {
-    const evaluate = facadeHooks.evaluate;
-    if (!evaluate) return [null, errorValue('evaluation is not available in this build')];
-    return [evaluate(net, inputs as Float32Array[], expected as number[]), null];
+    return [facadeEvaluate(net, inputs as Float32Array[], expected as number[]), null];
   },
   ForwardCPU: (net, [x]) => timed(() => goF32Array(net.forward(x as Float32Array))),
   ForwardGPU: (net, [x]) => [...timed(() => goF32Array(net.forward(x as Float32Array))), null],
@@ -83,9 +81,7 @@ const IMPLS: Readonly<Record<string, Impl>> = {
   },
   TotalLayers: (net) => [goInt(net.totalLayers())],
   Train: (net, [batches, config]) => {
-    const train = facadeHooks.train;
-    if (!train) return [null, errorValue('training is not available in this build')];
-    return [train(net, batches, config), null];
+    return [facadeTrain(net, batches, config), null];
   },
   UpdateWeights: (net, [lr]) => (net.updateWeights(lr as number), []),
   ZeroGradients: (net) => (net.zeroGradients(), []),

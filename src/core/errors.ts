@@ -68,7 +68,6 @@ export class TokenizerError extends LoomError {
 }
 
 /**
-/**
  * A model or tensor would not fit in the memory the backend can use (the tfjs backend, or the wasm
  * kernels' heap, at most 4 GiB). Raised before allocating (from an estimate), or when an allocation
  * fails; the backend stays usable either way. `bytesNeeded` / `bytesAvailable` are set when known.
@@ -91,4 +90,28 @@ export class OutOfMemoryError extends LoomError {
       bytesAvailable,
     );
   }
+}
+
+/** Why a Hugging Face Hub request failed (see {@link HubError.kind}). */
+export type HubErrorKind = 'not_found' | 'gated' | 'http' | 'network' | 'offline' | 'integrity' | 'quota';
+
+/** A Hub file could not be fetched or found in the cache; names the file and, for HTTP, the status. */
+export class HubError extends LoomError {
+  override readonly name = 'HubError';
+  constructor(
+    message: string,
+    /** What went wrong: missing file, gated/private repo, other HTTP status, network, offline cache miss, bad download, storage quota. */
+    readonly kind: HubErrorKind,
+    /** The file (repo path) concerned. */
+    readonly file: string,
+    /** HTTP status, when the server answered. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A GGUF file is malformed, lies about its contents, or uses something not supported. */
+export class GgufError extends LoomError {
+  override readonly name = 'GgufError';
 }

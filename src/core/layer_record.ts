@@ -6,13 +6,16 @@
  */
 import type { LayerTypeCode } from './types';
 
-/** Placement of one Parallel branch in `grid_scatter` mode. */
-export interface GridPosition {
+/** Where one Parallel branch's output goes in `grid_scatter` mode (LOOM's `GridPosition`). */
+export interface BranchPlacement {
   branchIndex: number;
   targetRow: number;
   targetCol: number;
   targetLayer: number;
 }
+
+/** @deprecated Renamed {@link BranchPlacement} (it places a parallel branch, not a grid cell). */
+export type GridPosition = BranchPlacement;
 
 /** LOOM's `LayerConfig` (all fields; unused ones are 0 / false / null / ''). */
 export interface LayerRecord {
@@ -82,7 +85,7 @@ export interface LayerRecord {
   residualSkip: number;
   parallelBranches: LayerRecord[] | null;
   combineMode: string;
-  gridPositions: GridPosition[] | null;
+  gridPositions: BranchPlacement[] | null;
   gridOutputRows: number;
   gridOutputCols: number;
   gridOutputLayers: number;
@@ -201,7 +204,7 @@ export function cloneRecord(r: LayerRecord): LayerRecord {
     if (kind === 'f32s') o[field] = new Float32Array(v as Float32Array);
     else if (kind === 'records') o[field] = (v as LayerRecord[]).map(cloneRecord);
     else if (kind === 'ints2') o[field] = (v as number[][]).map((a) => [...a]);
-    else if (kind === 'positions') o[field] = (v as GridPosition[]).map((p) => ({ ...p }));
+    else if (kind === 'positions') o[field] = (v as BranchPlacement[]).map((p) => ({ ...p }));
     else if (Array.isArray(v)) o[field] = [...v];
     else o[field] = v;
   }

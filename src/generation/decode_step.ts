@@ -9,7 +9,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { CausalLM, KVCache } from '../transformer/types';
 import { applyLogitsProcessors, type LogitsProcessor } from './logits_processors';
-import type { Rng } from './rng';
+import type { Rng } from '../core/rng';
 import { argmax, sampleFromScores } from './sampler';
 
 /** Call-time knobs of a {@link DecodeSession}. */

@@ -10,10 +10,10 @@ import { ConfigError } from '../core/errors';
 import type { WithSnakeCase } from '../core/option_keys';
 import type { CausalLM } from '../transformer/types';
 import { DecodeSession } from './decode_step';
-import { buildLogitsProcessors, type SamplingOptions } from './logits_processors';
-import { createRng, type Rng } from './rng';
+import { buildLogitsProcessors } from './logits_processors';
+import type { GenerateOptions } from './generate_options';
+import { createRng } from '../core/rng';
 import { beamSearch } from './beam_search';
-import type { PastKeyValues } from './past_key_values';
 import { resolveGenerateOptions } from './options';
 import { IncrementalDecoder } from './streamer';
 import type { ChatMessage, Streamer, TextTokenizer } from './types';
@@ -41,56 +41,7 @@ export interface GenerateResult {
   stats: GenerationStats;
 }
 
-/** One generated token, as reported to `onToken`. */
-export interface TokenEvent {
-  tokenId: number;
-  /** 0-based index among the generated tokens. */
-  index: number;
-  /** New stable text released with this token (may be empty). */
-  text: string;
-}
-
-/** Options of {@link generate}. */
-export interface GenerateOptions extends SamplingOptions {
-  /** Most tokens to generate. Default 50. */
-  maxNewTokens?: number;
-  /** Always take the most likely token (also when temperature is 0). */
-  greedy?: boolean;
-  /**
-   * Sample instead of taking the top token. Default: true when any of temperature (> 0), topK, topP
-   * or minP is given, else false (greedy, as transformers' `do_sample=False`).
-   */
-  doSample?: boolean;
-  /** Seed of the sampling RNG: same seed, same tokens. Default: random. */
-  seed?: number;
-  /** A custom RNG (overrides `seed`). */
-  rng?: Rng;
-  /** Ids that end generation. Default: the model's eos ids, else the tokenizer's eos id. */
-  stopTokenIds?: readonly number[];
-  /** Strings that end generation; the text is cut just before the first one. */
-  stopStrings?: readonly string[];
-  /** Checked between tokens: when aborted, generation ends with `finishReason: 'abort'`. */
-  signal?: AbortSignal;
-  /** Called after each generated token. */
-  onToken?: (event: TokenEvent) => void;
-  /** A transformers.js-style streamer (`put(ids)`, `end()`). */
-  streamer?: Streamer;
-  /** Add the tokenizer's special tokens (e.g. BOS) when the prompt is a string. Default true. */
-  addSpecialTokens?: boolean;
-  /** Beam search width (> 1: beam search, greedy only; transformers' `num_beams`). Default 1. */
-  numBeams?: number;
-  /** Beam search: hypothesis score = sum of log-probs / length ** lengthPenalty. Default 1. */
-  lengthPenalty?: number;
-  /** Beam search: stop once `numBeams` hypotheses are finished. Default false. */
-  earlyStopping?: boolean;
-  /**
-   * A cache kept across calls (transformers' `past_key_values`): only the prompt ids after the
-   * longest prefix it holds are prefilled, and it is updated for the next call.
-   */
-  pastKeyValues?: PastKeyValues;
-  /** Sequences per prompt: only 1; transformers' `num_return_sequences`. */
-  numReturnSequences?: number;
-}
+export type { GenerateOptions, TokenEvent } from './generate_options';
 
 /** A prompt: text, chat messages (rendered with the chat template plus the generation prompt) or token ids. */
 export type GenerateInput = string | readonly ChatMessage[] | ArrayLike<number>;

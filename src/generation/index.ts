@@ -1,6 +1,6 @@
 /** Text generation: logits processors -> sampler -> streamer, over a {@link CausalLM} with a KV cache. */
 export * from './types';
-export * from './rng';
+export * from '../core/rng'; // seeded RNG (lives in core: layers and training share it)
 export * from './logits_processors';
 export * from './sampler';
 export * from './streamer';

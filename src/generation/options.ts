@@ -9,7 +9,7 @@
 import { ConfigError } from '../core/errors';
 import { normalizeOptionKeys } from '../core/option_keys';
 import type { CausalLMInfo, GenerationDefaults } from '../transformer/types';
-import type { GenerateOptions } from './generate';
+import type { GenerateOptions } from './generate_options';
 
 /** Every key of {@link GenerateOptions}; `satisfies` keeps the list complete. */
 const GENERATE_KEYS = {

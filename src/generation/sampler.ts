@@ -2,7 +2,7 @@
  * Samplers: the second link of generation's chain. Pure functions over a (V) score vector.
  */
 import { NonFiniteError } from '../core/errors';
-import type { Rng } from './rng';
+import type { Rng } from '../core/rng';
 
 /**
  * Index of the highest score (the first one on ties).

@@ -11,9 +11,9 @@ import { OP } from './pool';
 import { KERNEL_BACKENDS, kernelRuntime } from './runtime';
 import { makeFloats, readFloats, Staging } from './tfjs_kernel_io';
 
-/** Kernel names. */
-export const LOOM_LINEAR = 'LoomLinear';
-export const LOOM_RMS_NORM = 'LoomRmsNorm';
+import { LOOM_LINEAR, LOOM_RMS_NORM } from '../ops/kernel_names';
+
+export { LOOM_LINEAR, LOOM_RMS_NORM } from '../ops/kernel_names';
 
 /** Backends the kernels are registered for (the runtime's list). */
 export const LOOM_KERNEL_BACKENDS: readonly string[] = KERNEL_BACKENDS;

@@ -10,10 +10,11 @@ import { ConfigError, NonFiniteError, ShapeError } from '../core/errors';
 import { emptyRecord, type LayerRecord } from '../core/layer_record';
 import { LayerType } from '../core/types';
 import { kindByCode } from '../../layers/index';
-import type { ForwardContext, GridLayer, LoomGradients } from '../../layers/layer';
+import type { ForwardContext, GridLayer, LoomGradients, UniformSource } from '../../layers/layer';
 import { describePosition, flatIndex, gridAddress, type GridAddress, type GridShape } from './grid';
 import { train } from '../training/train';
 import type { TrainingBatch, TrainOptions, TrainResult } from '../training/types';
+import type { TrainableModel } from '../training/trainable';
 
 /**
  * How layers are wired.
@@ -34,6 +35,8 @@ export interface NetworkOptions {
   loomCompat?: boolean;
   /** LOOM's `InputSize` (stored, never used, as in LOOM). */
   inputSize?: number;
+  /** Where stochastic layers draw uniforms (Gumbel noise), e.g. LOOM's recorded draws; default: each layer's seeded stream. */
+  uniformSource?: UniformSource;
 }
 
 /** Options of one forward call on tensors. */
@@ -68,12 +71,13 @@ export interface NetworkDescription {
 }
 
 /** A LOOM grid network. Owns its layers' variables: call `dispose()` when done. */
-export class Network {
+export class Network implements TrainableModel {
   readonly grid: GridShape;
   batchSize: number;
   residualMode: ResidualMode;
   loomCompat: boolean;
   inputSize: number;
+  private readonly uniformSource: UniformSource | undefined;
   private readonly layers: GridLayer[];
   private lastInput: Float32Array | null = null;
   private activations: (Float32Array | null)[];
@@ -86,6 +90,7 @@ export class Network {
     this.residualMode = options.residualMode ?? 'loom';
     this.loomCompat = options.loomCompat ?? false;
     this.inputSize = options.inputSize ?? 0;
+    this.uniformSource = options.uniformSource;
     this.activations = new Array<Float32Array | null>(layers.length + 1).fill(null);
     this.paramGrads = new Array<Float32Array[] | null>(layers.length).fill(null);
   }
@@ -202,6 +207,7 @@ export class Network {
       where: describePosition(this.grid, i, layer.kind.name),
       training,
       loomCompat: this.loomCompat,
+      ...(this.uniformSource ? { uniforms: this.uniformSource } : {}),
     };
   }
 

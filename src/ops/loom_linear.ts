@@ -5,18 +5,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../core/errors';
-import { kernelModuleAvailable } from '../kernels/module';
-import { LOOM_KERNEL_BACKENDS, LOOM_LINEAR, registerLoomKernels } from '../kernels/register_all_kernels';
+import { LOOM_LINEAR, loomKernelRegistered } from './kernel_names';
 
 function reference(x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
   const y = tf.matMul(x, w, false, true) as tf.Tensor2D;
   return bias ? (tf.add(y, bias) as tf.Tensor2D) : y;
 }
 
-/** Whether the current backend runs the registered kernels. */
-export function loomKernelsHere(): boolean {
-  return LOOM_KERNEL_BACKENDS.includes(tf.getBackend()) && typeof SharedArrayBuffer !== 'undefined' && kernelModuleAvailable();
-}
 
 /**
  * @param x (M, K)
@@ -28,8 +23,7 @@ export function loomKernelsHere(): boolean {
 export function loomLinear(x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
   if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[1]) throw new ShapeError(`loomLinear: x [${x.shape.join(', ')}] and w [${w.shape.join(', ')}] must be (M, K) and (N, K)`);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== w.shape[0])) throw new ShapeError(`loomLinear: bias [${bias.shape.join(', ')}] must be (${w.shape[0]})`);
-  if (!loomKernelsHere()) return reference(x, w, bias);
-  registerLoomKernels();
+  if (!loomKernelRegistered(LOOM_LINEAR)) return reference(x, w, bias);
   const run = (xi: tf.Tensor2D, wi: tf.Tensor2D, bi?: tf.Tensor1D): tf.Tensor2D =>
     tf.engine().runKernel(LOOM_LINEAR, bi ? { x: xi, w: wi, bias: bi } : { x: xi, w: wi }, {}) as tf.Tensor2D;
   if (bias) {

@@ -5,8 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../core/errors';
-import { LOOM_RMS_NORM, registerLoomKernels } from '../kernels/register_all_kernels';
-import { loomKernelsHere } from './loom_linear';
+import { LOOM_RMS_NORM, loomKernelRegistered } from './kernel_names';
 
 function reference(x: tf.Tensor2D, gamma: tf.Tensor1D, eps: number): tf.Tensor2D {
   const ms = tf.mean(tf.square(x), -1, true); // (M, 1)
@@ -21,8 +20,7 @@ function reference(x: tf.Tensor2D, gamma: tf.Tensor1D, eps: number): tf.Tensor2D
  */
 export function loomRmsNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, eps: number): tf.Tensor2D {
   if (x.rank !== 2 || gamma.rank !== 1 || gamma.shape[0] !== x.shape[1]) throw new ShapeError(`loomRmsNorm: x [${x.shape.join(', ')}] and gamma [${gamma.shape.join(', ')}] must be (M, D) and (D)`);
-  if (!loomKernelsHere()) return reference(x, gamma, eps);
-  registerLoomKernels();
+  if (!loomKernelRegistered(LOOM_RMS_NORM)) return reference(x, gamma, eps);
   const f = tf.customGrad((xi, gi, save) => {
     (save as tf.GradSaveFunc)([xi as tf.Tensor2D, gi as tf.Tensor1D]);
     const value = tf.engine().runKernel(LOOM_RMS_NORM, { x: xi as tf.Tensor2D, gamma: gi as tf.Tensor1D }, { eps }) as tf.Tensor2D;

@@ -12,7 +12,7 @@
  * `\uxxxx` escapes). The result stays readable: `{"type":8,"norm^size":4}`.
  */
 import { ConfigError } from '../core/errors';
-import { emptyRecord, RECORD_FIELDS, type GridPosition, type LayerRecord, type RecordField } from '../core/layer_record';
+import { emptyRecord, RECORD_FIELDS, type BranchPlacement, type LayerRecord, type RecordField } from '../core/layer_record';
 import { previewValue } from '../core/preview';
 import { cloneJsonBounded } from '../core/limits';
 
@@ -60,7 +60,7 @@ export function recordToDefinition(record: LayerRecord, paramPaths: readonly str
     if (field === 'type' || v === null || v === undefined || v === 0 || v === false || v === '') continue;
     if (kind === 'f32s') out[field] = own.has(field) ? (v as Float32Array).length : Array.from(v as Float32Array);
     else if (kind === 'records') out[field] = (v as LayerRecord[]).map((b, i) => recordToDefinition(b, branches.get(i) ?? [], `${where} branch ${i}`));
-    else if (kind === 'positions') out[field] = (v as GridPosition[]).map((p) => ({ ...p }));
+    else if (kind === 'positions') out[field] = (v as BranchPlacement[]).map((p) => ({ ...p }));
     else if (kind === 'ints2') out[field] = (v as number[][]).map((a) => [...a]);
     else if (Array.isArray(v)) out[field] = [...(v as (number | boolean)[])];
     else out[field] = v as number | boolean | string;
@@ -110,7 +110,7 @@ function readField(f: RecordField, v: DefinitionValue, where: string): unknown {
         if (typeof p !== 'object' || p === null || !['branchIndex', 'targetRow', 'targetCol', 'targetLayer'].every((k) => isNum(o[k]))) {
           throw bad('grid positions {branchIndex, targetRow, targetCol, targetLayer}');
         }
-        return { branchIndex: o['branchIndex'], targetRow: o['targetRow'], targetCol: o['targetCol'], targetLayer: o['targetLayer'] } as GridPosition;
+        return { branchIndex: o['branchIndex'], targetRow: o['targetRow'], targetCol: o['targetCol'], targetLayer: o['targetLayer'] } as BranchPlacement;
       });
   }
 }

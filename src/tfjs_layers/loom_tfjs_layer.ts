@@ -11,13 +11,12 @@
  *   under `loomLayer`, plus tfjs' own keys (name, trainable, batchInputShape, dtype).
  * - Batch: a tfjs batch (B, features...) is B LOOM samples. Each sample is one LOOM call with
  *   batch size 1 (tfjs' per-sample semantics: e.g. softmax and MHA see one sample at a time).
- *   Layers whose `apply` splits its input by `ctx.batchSize` or works row by row (dense,
- *   conv2d, rnn, lstm, rms_norm, swiglu) get the whole batch in one call instead, which gives
- *   the same values (tested) and is faster.
- * - Shapes: the per-sample input is flattened; the per-sample output shape is
- *   [filters, outH, outW] for conv2d (LOOM is NCHW), [seq, hidden] for rnn/lstm, the input's
- *   shape when the sizes agree (norms, softmax, MHA on (B, seq, dModel), swiglu, residual) and
- *   [size] otherwise.
+ *   Kinds with `batchesSamples` (their `apply` splits its input by `ctx.batchSize` or works row
+ *   by row) get the whole batch in one call instead, which gives the same values (tested) and is
+ *   faster.
+ * - Shapes: the per-sample input is flattened; the per-sample output shape is the kind's
+ *   `sampleOutputShape` (e.g. [filters, outH, outW] for conv2d, LOOM is NCHW), else the input's
+ *   shape when the sizes agree, else [size].
  * - Residual skips need the grid network's history; inside a tfjs model a `residual` layer with
  *   `residualSkip > 0` throws (use `tf.layers.add` there), with skip 0 it is its activation.
  *
@@ -27,7 +26,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError } from '../core/errors';
 import { cloneRecord, RECORD_FIELDS, type LayerRecord } from '../core/layer_record';
 import { createRng } from '../core/rng';
-import { kindByCode, LAYER_KINDS, SoftmaxLayer, type ForwardContext, type GridLayer, type LayerKind } from '../../layers/index';
+import { kindByCode, LAYER_KINDS, type ForwardContext, type GridLayer, type LayerKind } from '../../layers/index';
 import { decodeDefinition, encodeDefinition, recordToDefinition } from './definition';
 import { GridParamVariable } from './grid_param_variable';
 
@@ -46,16 +45,6 @@ export interface LoomLayerArgs extends TfjsLayerArgs {
   /** Seed for filling missing weights (default: random). */
   readonly seed?: number;
 }
-
-/** Layer kinds whose `apply` gives per-sample results for a whole batch in one call. */
-const BATCHED_KINDS: ReadonlySet<string> = new Set(['dense', 'conv2d', 'rnn', 'lstm', 'rms_norm', 'swiglu']);
-
-/** Per-sample output shape by kind, from the layer's record (absent: see `sampleOutputShape`). */
-const SAMPLE_OUTPUT_SHAPES: Readonly<Partial<Record<string, (r: LayerRecord) => number[]>>> = {
-  conv2d: (r) => [r.filters, r.outputHeight, r.outputWidth], // (F, OH, OW), NCHW as LOOM
-  rnn: (r) => [r.seqLength, r.hiddenSize], // (S, H)
-  lstm: (r) => [r.seqLength, r.hiddenSize], // (S, H)
-};
 
 const product = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
@@ -112,7 +101,7 @@ export class LoomTfjsLayer extends tf.layers.Layer {
     try {
       const canonical = probe.toRecord();
       this.loomLayer = encodeDefinition(recordToDefinition(canonical, probe.params.map((p) => p.name), where));
-      this.sampleShape = SAMPLE_OUTPUT_SHAPES[kind.name]?.(canonical) ?? null;
+      this.sampleShape = kind.sampleOutputShape?.(canonical) ?? null;
     } finally {
       probe.dispose();
     }
@@ -163,7 +152,7 @@ export class LoomTfjsLayer extends tf.layers.Layer {
       let y: tf.Tensor2D; // (B, M)
       if (b === 0) {
         y = tf.zeros([0, this.sampleOutputSize(n)]);
-      } else if (BATCHED_KINDS.has(this.kind.name)) {
+      } else if (this.kind.batchesSamples) {
         y = grid.apply(x.reshape([b * n]), { ...ctx, batchSize: b }).reshape([b, -1]); // (B*N) -> (B*M) -> (B, M)
       } else {
         const rows = tf.unstack(x.reshape([b, n])) as tf.Tensor1D[]; // B x (N)
@@ -181,10 +170,10 @@ export class LoomTfjsLayer extends tf.layers.Layer {
     return `${this.getClassName()} '${this.name}'`;
   }
 
-  /** Values per sample out for `n` in: the summary's size, softmax's rule, else one zero-input run. */
+  /** Values per sample out for `n` in: the summary's size, the layer's own rule, else one zero-input run. */
   private sampleOutputSize(n: number): number {
     const grid = this.gridLayer();
-    const known = grid.summary().outputSize(1) ?? (grid instanceof SoftmaxLayer ? grid.outputSizeFor(n, 1) : undefined);
+    const known = grid.summary().outputSize(1) ?? grid.outputSizeFor?.(n, 1);
     if (known !== undefined) return known;
     const ctx: ForwardContext = { batchSize: 1, where: this.where(), training: false, loomCompat: false };
     return tf.tidy(() => grid.apply(tf.zeros([n]), ctx).size);
@@ -207,26 +196,9 @@ export interface LoomTfjsLayerClass {
   fromConfig: tf.serialization.FromConfigMethod<LoomTfjsLayer>;
 }
 
-/** Stable tfjs class names by layer kind (a kind missing here gets `Loom` + its PascalCase name). */
-const CLASS_NAMES: Readonly<Record<string, string>> = {
-  dense: 'LoomDense',
-  conv2d: 'LoomConv2D',
-  multi_head_attention: 'LoomMultiHeadAttention',
-  rnn: 'LoomRNN',
-  lstm: 'LoomLSTM',
-  softmax: 'LoomSoftmax',
-  layer_norm: 'LoomLayerNorm',
-  residual: 'LoomResidual',
-  rms_norm: 'LoomRMSNorm',
-  swiglu: 'LoomSwiGLU',
-  parallel: 'LoomParallel',
-};
-
-const pascal = (name: string): string => name.replace(/(^|_)([a-z0-9])/g, (_m, _u: string, c: string) => c.toUpperCase());
-
 /** Defines and registers (`tf.serialization.registerClass`) the tfjs class of one kind. */
 function defineLayerClass(kind: LayerKind): LoomTfjsLayerClass {
-  const className = CLASS_NAMES[kind.name] ?? `Loom${pascal(kind.name)}`;
+  const className = kind.tfjsClassName;
   const cls = class extends LoomTfjsLayer {
     static readonly className = className;
     static readonly kind = kind;

@@ -8,7 +8,7 @@
  * null; LOOM's `SaveMetrics` writes 0); its deviation is 100 as in LOOM.
  */
 import { ShapeError } from '../core/errors';
-import type { Network } from '../network/network';
+import type { TrainableModel } from './trainable';
 
 /** One deviation bucket. `range_max` null = unbounded (LOOM: +Inf). */
 export interface DeviationBucket {
@@ -118,7 +118,7 @@ export function predictionOf(output: ArrayLike<number>): number {
  * @throws ShapeError `mismatched inputs (a) vs expected outputs (b)`; forward errors propagate.
  */
 export function evaluateNetwork(
-  network: Network,
+  network: TrainableModel,
   inputs: readonly ArrayLike<number>[],
   expected: readonly number[],
 ): DeviationMetrics {

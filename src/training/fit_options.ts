@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../core/errors';
 import { closestName, normalizeOptionKeys } from '../core/option_keys';
-import type { Network } from '../network/network';
+import type { TrainableModel } from './trainable';
 import { OPTIMIZER_TYPES, type OptimizerConfig } from './optimizers';
 import { progressBar } from './progress';
 import type { LossFunction, LossType } from './losses';
@@ -64,7 +64,7 @@ function tfjsLoss(name: TfjsLossName, samples: () => number): LossFunction {
   };
 }
 
-function resolveLossOption(loss: FitStyleOptions['loss'], network: Network): TrainOptions['loss'] {
+function resolveLossOption(loss: FitStyleOptions["loss"], network: TrainableModel): TrainOptions['loss'] {
   if (typeof loss !== 'string') return loss;
   if (loss === 'mse' || loss === 'cross_entropy') return loss;
   if ((TFJS_LOSS_NAMES as readonly string[]).includes(loss)) return tfjsLoss(loss as TfjsLossName, () => network.batchSize);
@@ -83,7 +83,7 @@ function resolveOptimizerOption(opt: FitStyleOptions['optimizer']): TrainOptions
  * @throws ConfigError for an unknown key (naming the closest), an unknown optimizer or loss name,
  *   a `validationSplit` outside [0, 1) or one that leaves no training batch, or validation given twice.
  */
-export function resolveFitOptions(network: Network, batches: readonly TrainingBatch[], raw: object | undefined): { batches: readonly TrainingBatch[]; options: TrainOptions } {
+export function resolveFitOptions(network: TrainableModel, batches: readonly TrainingBatch[], raw: object | undefined): { batches: readonly TrainingBatch[]; options: TrainOptions } {
   const o = normalizeOptionKeys(raw, { keys: KEYS, where: 'train' }) as FitStyleOptions;
   const { validationSplit, validationData, verbose, optimizer, loss, epochs, ...rest } = o;
   let train = batches;

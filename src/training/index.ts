@@ -37,5 +37,3 @@ export {
   DEVIATION_BUCKETS,
 } from './evaluate';
 export type { DeviationMetrics, DeviationBucket, PredictionResult } from './evaluate';
-export { loomTrain, defaultTrainingConfig } from './loom_train';
-export type { LoomTrainingBatch, LoomTrainingConfig, LoomTrainingResult } from './loom_train';

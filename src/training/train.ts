@@ -5,7 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { TrainingError } from '../core/errors';
-import type { Network } from '../network/network';
+import type { TrainableModel } from './trainable';
 import { trainLoop, type LoopHooks, type LoopYield } from './train_loop';
 import type { WithSnakeCase } from '../core/option_keys';
 import { resolveFitOptions, type FitStyleOptions } from './fit_options';
@@ -40,7 +40,7 @@ function checkBatches(batches: readonly TrainingBatch[]): void {
  * @throws ConfigError on bad or unknown options; ShapeError when a batch does not fit the network;
  *   TrainingError when a batch loss is NaN/Inf (names epoch and batch; weights are those before that batch).
  */
-export async function train(network: Network, batches: readonly TrainingBatch[], fitOptions: TrainOptions | WithSnakeCase<FitStyleOptions>): Promise<TrainResult> {
+export async function train(network: TrainableModel, batches: readonly TrainingBatch[], fitOptions: TrainOptions | WithSnakeCase<FitStyleOptions>): Promise<TrainResult> {
   checkBatches(batches);
   const { batches: trainBatches, options } = resolveFitOptions(network, batches, fitOptions);
   const gen = trainLoop(network, trainBatches, options);
@@ -68,14 +68,14 @@ export async function train(network: Network, batches: readonly TrainingBatch[],
  * Synchronous {@link train} (no event-loop yields, so `signal` can only be aborted from callbacks).
  * Same semantics and errors.
  */
-export function trainSync(network: Network, batches: readonly TrainingBatch[], fitOptions: TrainOptions | WithSnakeCase<FitStyleOptions>): TrainResult {
+export function trainSync(network: TrainableModel, batches: readonly TrainingBatch[], fitOptions: TrainOptions | WithSnakeCase<FitStyleOptions>): TrainResult {
   checkBatches(batches);
   const { batches: trainBatches, options } = resolveFitOptions(network, batches, fitOptions);
   return runSync(network, trainBatches, options);
 }
 
 /** @internal Sync driver shared with the LOOM facade. */
-export function runSync(network: Network, batches: readonly TrainingBatch[], options: TrainOptions, hooks: LoopHooks = {}): TrainResult {
+export function runSync(network: TrainableModel, batches: readonly TrainingBatch[], options: TrainOptions, hooks: LoopHooks = {}): TrainResult {
   const gen = trainLoop(network, batches, options, hooks);
   let r = gen.next();
   while (!r.done) {

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError, TrainingError } from '../core/errors';
 import { createRng } from '../core/rng';
-import type { Network } from '../network/network';
+import type { TrainableModel } from './trainable';
 import { evaluateNetwork, type DeviationMetrics } from './evaluate';
 import { resolveLoss, type LossFunction } from './losses';
 import { applyWeightDecay, createOptimizer, setOptimizerLearningRate } from './optimizers';
@@ -30,8 +30,6 @@ export interface LoopHooks {
 /** What the loop yields: a scalar to read on the host. */
 export type LoopYield = tf.Scalar;
 
-/** Raw outcome of the loop (the wrappers derive their result shapes from it). */
-export interface LoopOutcome extends TrainResult {}
 
 interface PreparedBatch {
   x: tf.Tensor1D; // (batchSize * in)
@@ -50,7 +48,7 @@ function toTensor1d(d: TrainingBatch['input'], owned: tf.Tensor[]): tf.Tensor1D 
   return t;
 }
 
-function prepare(network: Network, batches: readonly TrainingBatch[], owned: tf.Tensor[], what: string): PreparedBatch[] {
+function prepare(network: TrainableModel, batches: readonly TrainingBatch[], owned: tf.Tensor[], what: string): PreparedBatch[] {
   const expected = network.expectedInputSize();
   return batches.map((b, i) => {
     const x = toTensor1d(b.input, owned);
@@ -63,7 +61,7 @@ function prepare(network: Network, batches: readonly TrainingBatch[], owned: tf.
   });
 }
 
-function checkOptions(o: TrainOptions, network: Network): void {
+function checkOptions(o: TrainOptions, network: TrainableModel): void {
   const bs = o.batchSize;
   if (bs !== undefined && (!Number.isInteger(bs) || bs < 1 || bs % network.batchSize !== 0)) {
     throw new ConfigError(`batchSize must be a positive multiple of the network's batch size ${network.batchSize} (samples per batch given), got ${bs}`);
@@ -112,11 +110,11 @@ function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): tf.NamedTe
  * ShapeError on bad options or data. Every tensor it makes is disposed when it returns or throws.
  */
 export function* trainLoop(
-  network: Network,
+  network: TrainableModel,
   batches: readonly TrainingBatch[],
   options: TrainOptions,
   hooks: LoopHooks = {},
-): Generator<LoopYield, LoopOutcome, number> {
+): Generator<LoopYield, TrainResult, number> {
   checkOptions(options, network);
   const start = performance.now();
   const owned: tf.Tensor[] = [];
@@ -294,7 +292,7 @@ export function* trainLoop(
     }
     const totalTimeMs = performance.now() - start;
     const finite = lossHistory.filter((l) => !Number.isNaN(l));
-    const result: LoopOutcome = {
+    const result: TrainResult = {
       lossHistory,
       valLossHistory,
       finalLoss: lossHistory.length ? (lossHistory[lossHistory.length - 1] as number) : Number.NaN,

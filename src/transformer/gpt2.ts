@@ -3,6 +3,8 @@
  * already [in, out]; c_attn's columns are [q | k | v], heads contiguous, so no reordering.
  * LM head is always tied to `wte`. Ref: transformers modeling_gpt2 (GPT2Attention, GPT2MLP).
  */
+import { ConfigError } from '../core/errors';
+import type { ArchitectureSpec, CommonSizes, HFConfigReader } from './architecture';
 import type { ModelConfig } from './config';
 import { DecoderLM } from './model';
 import { transposeInto, withWeightReader, type BlockWeights, type WeightSource } from './weights';
@@ -59,3 +61,44 @@ export function buildGpt2(config: ModelConfig, source: WeightSource): DecoderLM 
     return new DecoderLM(config, weights, r.parameterCount);
   });
 }
+
+/** `hidden_size` must split evenly into heads (GPT-2 and GPT-NeoX have no `head_dim` key). @returns the head size */
+export function evenHeadDim(r: HFConfigReader, sizes: CommonSizes, keys: { hidden: string; heads: string }): number {
+  if (sizes.hiddenSize % sizes.numHeads !== 0) {
+    throw new ConfigError(`${r.file}: ${keys.hidden} ${sizes.hiddenSize} is not a multiple of ${keys.heads} ${sizes.numHeads}`);
+  }
+  return sizes.hiddenSize / sizes.numHeads;
+}
+
+/** GPT-2: learned positions, biases everywhere, tied LM head, MLP width `n_inner` or 4 x hidden. */
+export const GPT2: ArchitectureSpec = {
+  modelType: 'gpt2',
+  hfClass: 'GPT2LMHeadModel',
+  configKeys: {
+    hidden: 'n_embd',
+    layers: 'n_layer',
+    heads: 'n_head',
+    inner: 'n_inner',
+    positions: 'n_positions',
+    eps: ['layer_norm_epsilon'],
+    act: 'activation_function',
+  },
+  defaults: { eps: 1e-5, norm: 'layer', act: 'gelu_new', tieWordEmbeddings: true, maxPositions: 1024 },
+  readFields(r, sizes) {
+    const headDim = evenHeadDim(r, sizes, GPT2.configKeys);
+    if (r.bool('scale_attn_by_inverse_layer_idx', false) || !r.bool('scale_attn_weights', true)) {
+      throw new ConfigError(`${r.file}: scale_attn_by_inverse_layer_idx true / scale_attn_weights false are not supported, expected the defaults (false / true)`);
+    }
+    return {
+      numKVHeads: sizes.numHeads,
+      headDim,
+      intermediateSize: r.has('n_inner') ? r.int('n_inner') : 4 * sizes.hiddenSize,
+      rope: null,
+      parallelResidual: false,
+      qkvBias: true,
+      attnOutBias: true,
+      mlpBias: true,
+    };
+  },
+  build: buildGpt2,
+};

@@ -5,7 +5,9 @@
  * residual are handled by the shared graph from the config.
  * Ref: transformers modeling_gpt_neox (GPTNeoXAttention, GPTNeoXLayer).
  */
+import type { ArchitectureSpec } from './architecture';
 import type { ModelConfig } from './config';
+import { evenHeadDim } from './gpt2';
 import { DecoderLM } from './model';
 import { transposeInto, withWeightReader, type BlockWeights, type WeightSource } from './weights';
 
@@ -81,3 +83,34 @@ export function buildGptNeox(config: ModelConfig, source: WeightSource): Decoder
     return new DecoderLM(config, weights, r.parameterCount);
   });
 }
+
+/** GPT-NeoX: partial rotary (`rotary_pct`, base `rotary_emb_base`), parallel residual, biases. */
+export const GPT_NEOX: ArchitectureSpec = {
+  modelType: 'gpt_neox',
+  hfClass: 'GPTNeoXForCausalLM',
+  configKeys: {
+    hidden: 'hidden_size',
+    layers: 'num_hidden_layers',
+    heads: 'num_attention_heads',
+    inner: 'intermediate_size',
+    positions: 'max_position_embeddings',
+    eps: ['layer_norm_eps'],
+    act: 'hidden_act',
+  },
+  defaults: { eps: 1e-5, norm: 'layer', act: 'gelu', tieWordEmbeddings: false, maxPositions: 2048 },
+  readFields(r, sizes) {
+    const headDim = evenHeadDim(r, sizes, GPT_NEOX.configKeys);
+    const attention = r.bool('attention_bias', true);
+    return {
+      numKVHeads: sizes.numHeads,
+      headDim,
+      intermediateSize: r.int('intermediate_size'),
+      rope: { theta: r.num('rotary_emb_base', 10000), partialRotary: r.num('rotary_pct', 0.25) },
+      parallelResidual: r.bool('use_parallel_residual', true),
+      qkvBias: attention,
+      attnOutBias: attention,
+      mlpBias: true,
+    };
+  },
+  build: buildGptNeox,
+};

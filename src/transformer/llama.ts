@@ -3,9 +3,12 @@
  * Mistral's sliding window is applied by the attention mask in model.ts (config `slidingWindow`).
  * Ref: transformers modeling_llama / modeling_qwen2 / modeling_mistral.
  */
+import { ConfigError } from '../core/errors';
+import type { ArchitectureConfigKeys, ArchitectureFields, ArchitectureSpec, CommonSizes, HFConfigReader } from './architecture';
 import type { ModelConfig } from './config';
 import { DecoderLM } from './model';
-import { WeightReader, concatVectors, transposeInto, type BlockWeights, type WeightSource } from './weights';
+import { concatFloat32 } from '../core/arrays';
+import { WeightReader, transposeInto, type BlockWeights, type WeightSource } from './weights';
 
 /** Checkpoint tensor names of the LLaMA family. */
 export const LLAMA_NAMES = {
@@ -50,9 +53,9 @@ export function buildLlama(config: ModelConfig, source: WeightSource): DecoderLM
       const down = new Float32Array(m * d);
       transposeInto(down, d, 0, r.read(`${n.down}.weight`, [d, m]), d, m);
       const qkvBias = config.qkvBias
-        ? r.vectorFrom((concatVectors([r.read(`${n.q}.bias`, [hq * hd]), r.read(`${n.k}.bias`, [hkv * hd]), r.read(`${n.v}.bias`, [hkv * hd])])))
+        ? r.vectorFrom((concatFloat32([r.read(`${n.q}.bias`, [hq * hd]), r.read(`${n.k}.bias`, [hkv * hd]), r.read(`${n.v}.bias`, [hkv * hd])])))
         : undefined;
-      const upBias = config.mlpBias ? r.vectorFrom((concatVectors([r.read(`${n.gate}.bias`, [m]), r.read(`${n.up}.bias`, [m])]))) : undefined;
+      const upBias = config.mlpBias ? r.vectorFrom((concatFloat32([r.read(`${n.gate}.bias`, [m]), r.read(`${n.up}.bias`, [m])]))) : undefined;
       blocks.push({
         norm1: { gamma: r.vector(n.norm1, d) },
         norm2: { gamma: r.vector(n.norm2, d) },
@@ -87,3 +90,50 @@ export function buildLlama(config: ModelConfig, source: WeightSource): DecoderLM
   }
 }
 
+
+/** config.json keys of the LLaMA family (LlamaConfig, MistralConfig, Qwen2Config). */
+export const LLAMA_CONFIG_KEYS: ArchitectureConfigKeys = {
+  hidden: 'hidden_size',
+  layers: 'num_hidden_layers',
+  heads: 'num_attention_heads',
+  inner: 'intermediate_size',
+  positions: 'max_position_embeddings',
+  eps: ['rms_norm_eps'],
+  act: 'hidden_act',
+};
+
+/**
+ * The LLaMA-family fields every member shares: grouped KV heads, `head_dim`, RoPE over the whole
+ * head (base 10000 unless config.json says otherwise), biases as given.
+ * @throws ConfigError for a missing or invalid key
+ */
+export function llamaFamilyFields(r: HFConfigReader, sizes: CommonSizes, biases: { qkv: boolean; out: boolean; mlp: boolean }): ArchitectureFields {
+  const numKVHeads = r.int('num_key_value_heads', sizes.numHeads);
+  if (sizes.numHeads % numKVHeads !== 0) throw new ConfigError(`${r.file}: num_attention_heads ${sizes.numHeads} is not a multiple of num_key_value_heads ${numKVHeads}`);
+  return {
+    numKVHeads,
+    headDim: r.int('head_dim', Math.floor(sizes.hiddenSize / sizes.numHeads)),
+    intermediateSize: r.int('intermediate_size'),
+    rope: { theta: 10000, partialRotary: 1 },
+    parallelResidual: false,
+    qkvBias: biases.qkv,
+    attnOutBias: biases.out,
+    mlpBias: biases.mlp,
+  };
+}
+
+/** LLaMA (and the grid export default): optional `attention_bias` (q/k/v/o) and `mlp_bias`. */
+export const LLAMA: ArchitectureSpec = {
+  modelType: 'llama',
+  hfClass: 'LlamaForCausalLM',
+  configKeys: LLAMA_CONFIG_KEYS,
+  defaults: { eps: 1e-6, norm: 'rms', act: 'silu', tieWordEmbeddings: false, maxPositions: 2048 },
+  readFields(r, sizes) {
+    const attention = r.bool('attention_bias', false);
+    return llamaFamilyFields(r, sizes, { qkv: attention, out: attention, mlp: r.bool('mlp_bias', false) });
+  },
+  build: buildLlama,
+  grid: {
+    biases: ({ attention, mlp }) => ({ qkv: attention, out: attention, mlp, configEntries: { attention_bias: attention, mlp_bias: mlp } }),
+  },
+};

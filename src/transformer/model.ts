@@ -1,50 +1,52 @@
 /**
  * The decoder-only transformer every supported architecture runs on: pre-norm blocks with fused
  * q/k/v, RoPE or learned positions, grouped KV heads, gated (SwiGLU) or plain MLP, sequential or
- * parallel residual, a KV cache, batches with left padding.
+ * parallel residual, a KV cache, batches with left padding. The math is src/ops; this file wires it.
  * Ref: transformers LlamaForCausalLM, GPT2LMHeadModel, GPTNeoXForCausalLM (forward semantics).
  */
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../core/errors';
+import { geluErf, geluTanh, silu } from '../ops/activations';
+import { appendKeyValues, groupedAttention, type KeyValues } from '../ops/grouped_attention';
+import { layerNorm } from '../ops/layer_norm';
+import { linear } from '../ops/linear';
+import { applyRope } from '../ops/rope';
+import { rmsNorm } from '../ops/rms_norm';
 import type { ModelConfig, HiddenAct } from './config';
 import type { CausalLM, CausalLMInfo, ForwardOptions, KVCache } from './types';
 import { DecoderKVCache } from './kv_cache';
-import { applyRope, ropeTables } from './rope';
-import { groupedAttention, MASKED } from './attention';
-import { allTensors, type DecoderWeights, type NormWeights } from './weights';
+import { attentionMaskData, tokenPositions, type StepShape } from './positions';
+import { ropeTables } from './rope';
+import { allTensors, type BlockWeights, type DecoderWeights, type NormWeights } from './weights';
 import { KernelDecoder, type KernelDecoderOptions } from './kernel_decoder';
 
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-
+/** The MLP activation `act` (transformers' ACT2FN names). */
 function activate(x: tf.Tensor2D, act: HiddenAct): tf.Tensor2D {
   switch (act) {
     case 'silu':
-      return tf.mul(x, tf.sigmoid(x));
+      return silu(x);
     case 'relu':
       return tf.relu(x);
     case 'gelu':
-      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
-    default: {
+      return geluErf(x);
+    default:
       // gelu_new / gelu_fast / gelu_pytorch_tanh: the tanh approximation.
-      const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI);
-      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
-    }
+      return geluTanh(x);
   }
 }
 
+/** The block norm of `kind` with weights `w`: (N, D) -> (N, D). */
 function norm(x: tf.Tensor2D, w: NormWeights, kind: 'rms' | 'layer', eps: number): tf.Tensor2D {
-  if (kind === 'rms') {
-    const ms = tf.mean(tf.square(x), -1, true); // (N, 1)
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), w.gamma) as tf.Tensor2D;
-  }
-  const { mean, variance } = tf.moments(x, -1, true); // (N, 1) each
-  const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
-  return w.beta ? tf.add(tf.mul(y, w.gamma), w.beta) : tf.mul(y, w.gamma);
+  return kind === 'rms' ? rmsNorm(x, w.gamma, eps) : layerNorm(x, w.gamma, w.beta ?? null, eps);
 }
 
-function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | undefined): tf.Tensor2D {
-  const y = tf.matMul(x, w) as tf.Tensor2D;
-  return b ? (tf.add(y, b) as tf.Tensor2D) : y;
+/** One forward step's tensors shared by every block (all owned by the step's tidy). */
+interface StepTensors {
+  readonly shape: StepShape;
+  /** (B, T, 1, rotaryDim / 2) each; null without RoPE. */
+  readonly rope: { readonly cos: tf.Tensor4D; readonly sin: tf.Tensor4D } | null;
+  /** Additive (B, 1, T, S); null when every key is visible. */
+  readonly mask: tf.Tensor4D | null;
 }
 
 /** A loaded decoder-only causal LM. Built by the architecture files from a {@link DecoderWeights}. */
@@ -114,9 +116,45 @@ export class DecoderLM implements CausalLM {
     return allTensors(this.weights).reduce((n, t) => n + t.size * 4, 0);
   }
 
+  /**
+   * Logits for the new tokens `ids` (B rows of T), extending `options.cache` when given:
+   * positions, mask, embeddings, blocks, head.
+   * @returns (B, V), or (B, T, V) with `allPositions`
+   * @throws ShapeError for ragged or out-of-range ids, a foreign or full cache, or a bad mask.
+   */
   forward(ids: number[][], options: ForwardOptions = {}): tf.Tensor {
     if (this.disposed) throw new ShapeError('forward: model used after dispose()');
-    if (this.kernel) return this.kernel.forward(ids, options);
+    if (this.kernel) return this.kernel.forward(ids, options); // validates the same way (kernel_decoder.ts)
+    const shape = this.checkStep(ids, options);
+    const cache = options.cache as DecoderKVCache | undefined;
+    const positions = tokenPositions(shape, options.attentionMask);
+    const maskData = attentionMaskData(shape, options.attentionMask, this.config.slidingWindow);
+    const kept: KeyValues[] = [];
+    let logits: tf.Tensor;
+    try {
+      logits = tf.tidy(() => {
+        const step: StepTensors = { shape, rope: this.ropeTensors(shape, positions), mask: maskData ? tf.tensor4d(maskData, [shape.batch, 1, shape.newTokens, shape.past + shape.newTokens]) : null };
+        let x = this.embed(ids, positions); // (N, D), N = B*T
+        for (const [l, blk] of this.weights.blocks.entries()) {
+          const past = cache ? this.pastKeyValues(cache, l) : null;
+          x = this.block(x, blk, step, past, cache ? (kv) => kept.push({ keys: tf.keep(kv.keys), values: tf.keep(kv.values) }) : null);
+        }
+        return this.head(x, shape, options.allPositions === true);
+      });
+    } catch (e) {
+      for (const kv of kept) tf.dispose([kv.keys, kv.values]); // kept K/V of the layers that ran before the failure
+      throw e;
+    }
+    if (cache) {
+      for (const [l, kv] of kept.entries()) cache.store(l, kv.keys, kv.values);
+      cache.advance(shape.newTokens);
+    }
+    return logits;
+  }
+
+  /** Validates one step's ids, cache and mask. @returns its geometry. @throws ShapeError */
+  private checkStep(ids: number[][], options: ForwardOptions): StepShape {
+    if (this.disposed) throw new ShapeError('forward: model used after dispose()');
     const cfg = this.config;
     const b = ids.length;
     const t = ids[0]?.length ?? 0;
@@ -135,133 +173,101 @@ export class DecoderLM implements CausalLM {
     if (cache && total > cache.maxLength) throw new ShapeError(`forward: ${total} positions exceed the cache's maxLength ${cache.maxLength}`);
     if (total > cfg.maxPositions) throw new ShapeError(`forward: ${total} positions exceed the model's ${cfg.maxPositions}`);
     const mask = options.attentionMask;
-    if (mask) {
-      if (mask.length !== b || mask.some((r) => r.length !== total)) {
-        throw new ShapeError(`forward: attentionMask must be [${b}][${total}] (past + new positions), got [${mask.length}][${mask[0]?.length ?? 0}]`);
-      }
+    if (mask && (mask.length !== b || mask.some((r) => r.length !== total))) {
+      throw new ShapeError(`forward: attentionMask must be [${b}][${total}] (past + new positions), got [${mask.length}][${mask[0]?.length ?? 0}]`);
     }
+    return { batch: b, newTokens: t, past };
+  }
 
-    // Positions per new token: count of real tokens before it (HF: cumsum(mask) - 1, pads -> 1).
-    const positions = new Int32Array(b * t);
-    for (let i = 0; i < b; i++) {
-      let seen = 0;
-      const row = mask?.[i];
-      for (let s = 0; s < total; s++) {
-        const real = row ? row[s] !== 0 : true;
-        if (real) seen++;
-        if (s >= past) positions[i * t + s - past] = real ? seen - 1 : 1;
-      }
-    }
-    // Additive mask (B, 1, T, S): causal plus padding; skipped when everything is visible.
-    const window = this.config.slidingWindow;
-    let needMask = t > 1 || (mask?.some((r) => r.some((m) => m === 0)) ?? false) || (window !== undefined && total > window);
-    let maskData: Float32Array | null = null;
-    if (needMask) {
-      maskData = new Float32Array(b * t * total);
-      needMask = false;
-      for (let i = 0; i < b; i++) {
-        for (let q = 0; q < t; q++) {
-          for (let s = 0; s < total; s++) {
-            const visible =
-              s <= past + q && (window === undefined || s > past + q - window) && (mask ? mask[i]![s] !== 0 : true);
-            if (!visible) {
-              maskData[(i * t + q) * total + s] = MASKED;
-              needMask = true;
-            }
-          }
-        }
-      }
-    }
+  /** RoPE cos/sin (B, T, 1, rotaryDim/2) for `positions`, or null without RoPE. */
+  private ropeTensors(shape: StepShape, positions: Int32Array): StepTensors['rope'] {
+    const rope = this.config.rope;
+    if (!rope) return null;
+    // dynamic NTK scaling follows the longest real position (HF: max(position_ids) + 1), not padding
+    let maxPos = 0;
+    for (const pos of positions) maxPos = Math.max(maxPos, pos);
+    const tables = ropeTables(rope, positions, maxPos + 1);
+    const dims: [number, number, number, number] = [shape.batch, shape.newTokens, 1, rope.rotaryDim / 2];
+    return { cos: tf.tensor4d(tables.cos, dims), sin: tf.tensor4d(tables.sin, dims) };
+  }
 
-    const newKV: tf.Tensor4D[] = [];
-    let logits: tf.Tensor;
-    try {
-      logits = tf.tidy(() => {
-      const w = this.weights;
-      const d = cfg.hiddenSize;
-      const n = b * t;
-      const idT = tf.tensor1d(Int32Array.from(ids.flat()), 'int32');
-      let x: tf.Tensor2D = w.embed
-        ? tf.gather(w.embed, idT) // (N, D)
-        : tf.transpose(tf.gather(w.lmHead, idT, 1)); // (D, N) -> (N, D)
-      if (w.positions) x = tf.add(x, tf.gather(w.positions, tf.tensor1d(positions, 'int32')));
-      let cos: tf.Tensor4D | null = null;
-      let sin: tf.Tensor4D | null = null;
-      if (cfg.rope) {
-        // dynamic NTK scaling follows the longest real position (HF: max(position_ids) + 1), not padding
-        let maxPos = 0;
-        for (const pos of positions) maxPos = Math.max(maxPos, pos);
-        const tables = ropeTables(cfg.rope, positions, maxPos + 1);
-        const half = cfg.rope.rotaryDim / 2;
-        cos = tf.tensor4d(tables.cos, [b, t, 1, half]); // (B, T, 1, rot/2)
-        sin = tf.tensor4d(tables.sin, [b, t, 1, half]); // (B, T, 1, rot/2)
-      }
-      const maskT = needMask && maskData ? tf.tensor4d(maskData, [b, 1, t, total]) : null; // (B, 1, T, S)
-      const hq = cfg.numHeads;
-      const hkv = cfg.numKVHeads;
-      const hd = cfg.headDim;
-      const scale = 1 / Math.sqrt(hd);
-      const { kind, eps } = cfg.norm;
-      const gated = w.gatedMlp;
+  /** Token embeddings (plus learned positions): (N, D). */
+  private embed(ids: number[][], positions: Int32Array): tf.Tensor2D {
+    const w = this.weights;
+    const idT = tf.tensor1d(Int32Array.from(ids.flat()), 'int32'); // (N)
+    let x: tf.Tensor2D = w.embed
+      ? tf.gather(w.embed, idT) // (N, D)
+      : tf.transpose(tf.gather(w.lmHead, idT, 1)); // (D, N) -> (N, D)
+    if (w.positions) x = tf.add(x, tf.gather(w.positions, tf.tensor1d(positions, 'int32')));
+    return x;
+  }
 
-      for (const [l, blk] of w.blocks.entries()) {
-        const h = norm(x, blk.norm1, kind, eps);
-        const qkv = dense(h, blk.qkv, blk.qkvBias); // (N, (hq + 2 hkv) hd)
-          const [qf, kf, vf] = tf.split(qkv, [hq * hd, hkv * hd, hkv * hd], 1);
-        let q = tf.reshape(qf!, [b, t, hq, hd]) as tf.Tensor4D; // (B, T, hq, hd)
-        let k = tf.reshape(kf!, [b, t, hkv, hd]) as tf.Tensor4D; // (B, T, hkv, hd)
-        const v = tf.reshape(vf!, [b, t, hkv, hd]) as tf.Tensor4D; // (B, T, hkv, hd)
-        if (cos && sin && cfg.rope) {
-          q = applyRope(q, cos, sin, cfg.rope.rotaryDim);
-          k = applyRope(k, cos, sin, cfg.rope.rotaryDim);
-        }
-        const qh = tf.transpose(q, [0, 2, 1, 3]); // (B, hq, T, hd)
-        let kh = tf.transpose(k, [0, 2, 1, 3]); // (B, hkv, T, hd)
-        let vh = tf.transpose(v, [0, 2, 1, 3]); // (B, hkv, T, hd)
-        if (cache) {
-          const pk = cache.keys(l);
-          const pv = cache.values(l);
-          if (pk && pv) {
-            kh = tf.concat([pk, kh], 2); // (B, hkv, S, hd)
-            vh = tf.concat([pv, vh], 2); // (B, hkv, S, hd)
-          }
-          newKV.push(tf.keep(kh), tf.keep(vh));
-        }
-        const att = tf.reshape(groupedAttention(qh, kh, vh, maskT, scale), [n, hq * hd]) as tf.Tensor2D; // (N, hq hd)
-        const a = dense(att, blk.out, blk.outBias); // (N, D)
-        const mlp = (input: tf.Tensor2D): tf.Tensor2D => {
-          const u = dense(input, blk.up, blk.upBias);
-          let hidden: tf.Tensor2D;
-          if (gated) {
-            const [gate, up] = tf.split(u, 2, 1); // (N, M) each
-            hidden = tf.mul(activate(gate as tf.Tensor2D, cfg.hiddenAct), up as tf.Tensor2D);
-          } else {
-            hidden = activate(u, cfg.hiddenAct);
-          }
-          return dense(hidden, blk.down, blk.downBias);
-        };
-        if (cfg.parallelResidual) {
-          x = tf.add(tf.add(x, a), mlp(norm(x, blk.norm2, kind, eps)));
-        } else {
-          x = tf.add(x, a);
-          x = tf.add(x, mlp(norm(x, blk.norm2, kind, eps)));
-        }
-      }
-      if (!options.allPositions) {
-        x = tf.reshape(tf.slice(tf.reshape(x, [b, t, d]), [0, t - 1, 0], [b, 1, d]), [b, d]); // (B, D): last position
-      }
-      const out = tf.matMul(norm(x, w.finalNorm, kind, eps), w.lmHead); // (B or N, V)
-      return options.allPositions ? tf.reshape(out, [b, t, cfg.vocabSize]) : out; // (B, T, V) or (B, V)
-      });
-    } catch (e) {
-      tf.dispose(newKV); // kept K/V of the layers that ran before the failure
-      throw e;
+  /** Cached keys/values of `layer`, or null before the first step. */
+  private pastKeyValues(cache: DecoderKVCache, layer: number): KeyValues | null {
+    const keys = cache.keys(layer);
+    const values = cache.values(layer);
+    return keys && values ? { keys, values } : null;
+  }
+
+  /**
+   * One pre-norm block: x + attn(norm1(x)), then + mlp(norm2(.)) (GPT-NeoX: both from x).
+   * @param x (N, D)
+   * @param keep receives this layer's full K/V (B, hkv, S, hd) for the cache, or null without one
+   * @returns (N, D)
+   */
+  private block(x: tf.Tensor2D, blk: BlockWeights, step: StepTensors, past: KeyValues | null, keep: ((kv: KeyValues) => void) | null): tf.Tensor2D {
+    const { kind, eps } = this.config.norm;
+    const a = this.attention(norm(x, blk.norm1, kind, eps), blk, step, past, keep); // (N, D)
+    if (this.config.parallelResidual) return tf.add(tf.add(x, a), this.mlp(norm(x, blk.norm2, kind, eps), blk));
+    const h: tf.Tensor2D = tf.add(x, a); // (N, D)
+    return tf.add(h, this.mlp(norm(h, blk.norm2, kind, eps), blk));
+  }
+
+  /** Self-attention of normed `h` (N, D) over the cached and new positions: (N, D). */
+  private attention(h: tf.Tensor2D, blk: BlockWeights, step: StepTensors, past: KeyValues | null, keep: ((kv: KeyValues) => void) | null): tf.Tensor2D {
+    const { numHeads: hq, numKVHeads: hkv, headDim: hd, rope } = this.config;
+    const { batch: b, newTokens: t } = step.shape;
+    const qkv = linear(h, blk.qkv, blk.qkvBias); // (N, (hq + 2 hkv) hd)
+    const [qf, kf, vf] = tf.split(qkv, [hq * hd, hkv * hd, hkv * hd], 1);
+    let q = tf.reshape(qf!, [b, t, hq, hd]) as tf.Tensor4D; // (B, T, hq, hd)
+    let k = tf.reshape(kf!, [b, t, hkv, hd]) as tf.Tensor4D; // (B, T, hkv, hd)
+    const v = tf.reshape(vf!, [b, t, hkv, hd]) as tf.Tensor4D; // (B, T, hkv, hd)
+    if (step.rope && rope) {
+      q = applyRope(q, step.rope.cos, step.rope.sin, rope.rotaryDim);
+      k = applyRope(k, step.rope.cos, step.rope.sin, rope.rotaryDim);
     }
-    if (cache) {
-      for (let l = 0; l < cfg.numLayers; l++) cache.store(l, newKV[2 * l]!, newKV[2 * l + 1]!);
-      cache.advance(t);
+    const fresh: KeyValues = {
+      keys: tf.transpose(k, [0, 2, 1, 3]), // (B, hkv, T, hd)
+      values: tf.transpose(v, [0, 2, 1, 3]), // (B, hkv, T, hd)
+    };
+    const kv = appendKeyValues(past, fresh); // (B, hkv, S, hd) each
+    keep?.(kv);
+    const qh = tf.transpose(q, [0, 2, 1, 3]) as tf.Tensor4D; // (B, hq, T, hd)
+    const att = tf.reshape(groupedAttention(qh, kv.keys, kv.values, step.mask, 1 / Math.sqrt(hd)), [b * t, hq * hd]) as tf.Tensor2D; // (N, hq hd)
+    return linear(att, blk.out, blk.outBias); // (N, D)
+  }
+
+  /** The MLP of normed `h` (N, D): down(act(gate) * up) when gated, else down(act(up)). (N, D). */
+  private mlp(h: tf.Tensor2D, blk: BlockWeights): tf.Tensor2D {
+    const u = linear(h, blk.up, blk.upBias); // (N, 2M) gated, (N, M) plain
+    let hidden: tf.Tensor2D;
+    if (this.weights.gatedMlp) {
+      const [gate, up] = tf.split(u, 2, 1); // (N, M) each
+      hidden = tf.mul(activate(gate as tf.Tensor2D, this.config.hiddenAct), up as tf.Tensor2D);
+    } else {
+      hidden = activate(u, this.config.hiddenAct);
     }
-    return logits;
+    return linear(hidden, blk.down, blk.downBias); // (N, D)
+  }
+
+  /** Final norm and LM head: (B, V) for the last position, or (B, T, V) for all. */
+  private head(x: tf.Tensor2D, shape: StepShape, allPositions: boolean): tf.Tensor {
+    const { batch: b, newTokens: t } = shape;
+    const d = this.config.hiddenSize;
+    const { kind, eps } = this.config.norm;
+    const last = allPositions ? x : (tf.reshape(tf.slice(tf.reshape(x, [b, t, d]), [0, t - 1, 0], [b, 1, d]), [b, d]) as tf.Tensor2D); // (B, D)
+    const out = tf.matMul(norm(last, this.weights.finalNorm, kind, eps), this.weights.lmHead); // (B or N, V)
+    return allPositions ? tf.reshape(out, [b, t, this.config.vocabSize]) : out; // (B, T, V) or (B, V)
   }
 
   dispose(): void {

@@ -100,11 +100,6 @@ export class WeightReader {
     return this.keep(tf.tensor1d(this.read(name, [size])));
   }
 
-  /** Optional 1-D tensor: undefined when `present` is false. */
-  optionalVector(present: boolean, name: string, size: number): tf.Tensor1D | undefined {
-    return present ? this.vector(name, size) : undefined;
-  }
-
   /** LayerNorm parameters: gamma from `${name}.weight` and beta from `${name}.bias`, each (size). */
   layerNorm(name: string, size: number): Required<NormWeights> {
     return { gamma: this.vector(`${name}.weight`, size), beta: this.vector(`${name}.bias`, size) };
@@ -163,6 +158,3 @@ export function transposed(src: Float32Array, rows: number, cols: number): Float
   transposeInto(out, rows, 0, src, rows, cols);
   return out;
 }
-
-/** Concatenation of vectors (fused biases); see {@link concatFloat32}. */
-export const concatVectors: (parts: readonly Float32Array[]) => Float32Array = concatFloat32;

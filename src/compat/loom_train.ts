@@ -12,12 +12,12 @@
  * - `EvalMetrics` is JSON-safe (the open bucket's `range_max` is null; LOOM's +Inf cannot be marshalled).
  */
 import { TrainingError, errorMessage } from '../core/errors';
-import type { Network } from '../network/network';
-import type { DeviationMetrics } from './evaluate';
-import { loomLossType } from './losses';
-import type { ProgressReporter } from './progress';
-import { runSync } from './train';
-import type { TrainingBatch, TrainOptions } from './types';
+import type { TrainableModel } from '../training/trainable';
+import type { DeviationMetrics } from '../training/evaluate';
+import { loomLossType } from '../training/losses';
+import type { ProgressReporter } from '../training/progress';
+import { runSync } from '../training/train';
+import type { TrainingBatch, TrainOptions } from '../training/types';
 
 /** LOOM's `TrainingBatch` (Go field names; keys are matched case-insensitively, as Go's JSON decoder does). */
 export interface LoomTrainingBatch {
@@ -102,7 +102,7 @@ function verboseReporter(printEvery: number): ProgressReporter {
  *   ShapeError when a batch input does not fit the network.
  */
 export function loomTrain(
-  network: Network,
+  network: TrainableModel,
   batches: readonly LoomTrainingBatch[],
   config: LoomTrainingConfig | null,
 ): LoomTrainingResult {

@@ -1,16 +1,17 @@
 /**
- * `loom bench [--quick] [--json]`: the decode benchmark (bench/decode.ts) in-process: KV-cache
+ * `loom bench [--quick] [--json]`: the decode benchmark (bench/decode.ts) in-process, added to the
+ * CLI's commands by bin/loom.js (src/cli does not import bench/): KV-cache
  * decode vs full recomputation vs the one-thread memory-bandwidth bound, prefill, load speed and
  * peak memory for SmolLM2-135M / Pythia-70M / SmolLM2-360M-shaped models with random weights.
  */
 import * as fs from 'fs';
 import { parseArgs } from 'node:util';
-import { UsageError, type CliCommand, type CliIO } from './command';
-import { dtypeListFlag } from './flags';
-import { BACKEND_NAMES, type BackendName } from '../backends';
-import { decodeMarkdown, runDecodeBench } from '../../bench/decode';
-import type { BenchModelName } from '../../bench/decode_models';
-import { BENCH_MODELS } from '../../bench/decode_models';
+import { UsageError, type CliCommand, type CliIO } from '../src/cli/command';
+import { dtypeListFlag } from '../src/cli/flags';
+import { BACKEND_NAMES, type BackendName } from '../src/backends';
+import { decodeMarkdown, runDecodeBench } from './decode';
+import type { BenchModelName } from './decode_models';
+import { BENCH_MODELS } from './decode_models';
 
 const USAGE = `usage: loom bench [--quick] [--json] [--backends wasm,cpu] [--models NAME,...] [--threads 1,2] [--kernels on,off]
                   [--dtypes fp32,bf16,q8,q4] [--out FILE]
@@ -77,5 +78,5 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   return result.results.some((r) => r.model === 'smollm2-135m-shape' && r.error !== undefined) ? 1 : 0;
 }
 
-/** `loom bench`. */
+/** `loom bench` (registered by bin/loom.js through `runCli`'s `commands` option). */
 export const benchCommand: CliCommand = { name: 'bench', summary: 'decode speed vs the memory-bandwidth bound (random-weight model shapes)', usage: USAGE, run };
