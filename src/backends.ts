@@ -37,6 +37,11 @@ export const BACKEND_NAMES: readonly BackendName[] = ['cpu', 'wasm', 'webgpu'];
 
 let wasmPathsSet = false;
 
+/** A browser page or one of its Web Workers (which have no `window`). */
+function inBrowser(): boolean {
+  return typeof window !== 'undefined' || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
+}
+
 /**
  * Where the wasm binaries are: in Node the installed package's `dist/`; in a browser bundle the
  * folder webpack copied them to (`wasmBase`, default: the page's folder).
@@ -55,6 +60,18 @@ function configureWasmPaths(wasmBase?: string): void {
     setWasmPaths('./');
   }
   wasmPathsSet = true;
+}
+
+/**
+ * Browser only: tfjs-backend-wasm picks its threaded build on a cross-origin-isolated page, but it
+ * sends its pthread loader to the workers as source text, which a minified (webpack production)
+ * bundle breaks: every worker throws and `setBackend('wasm')` never resolves. So tfjs's wasm backend
+ * stays single-threaded in a browser; loom-tfjs's kernels (which run the models) bring the threads.
+ * Read by tfjs when the wasm backend first starts, so it is set before that.
+ */
+function keepTfjsWasmSingleThreaded(): void {
+  if (!inBrowser()) return;
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
 }
 
 /** Options of {@link useBackend}. */
@@ -101,7 +118,10 @@ export async function useBackend(name: BackendName, options: UseBackendOptions =
   if (!BACKEND_NAMES.includes(name)) {
     throw new ConfigError(`unknown backend '${String(name)}', expected one of ${BACKEND_NAMES.join(', ')}`);
   }
-  if (name === 'wasm') configureWasmPaths(options.wasmBase);
+  if (name === 'wasm') {
+    configureWasmPaths(options.wasmBase);
+    keepTfjsWasmSingleThreaded();
+  }
   let ok = false;
   try {
     ok = await tf.setBackend(name);
@@ -111,8 +131,8 @@ export async function useBackend(name: BackendName, options: UseBackendOptions =
   if (!ok) throw new ConfigError(`backend '${name}' is not available here`);
   await tf.ready();
   if (KERNEL_BACKENDS.includes(name) && typeof SharedArrayBuffer !== 'undefined') {
-    // A browser page fetches the kernel module next to tfjs's wasm files (webpack copies both).
-    if (!kernelModuleAvailable() && typeof window !== 'undefined') await fetchKernelModule(options.wasmBase ?? './');
+    // A browser page or Web Worker fetches the kernel module next to tfjs's wasm files (webpack copies both).
+    if (!kernelModuleAvailable() && inBrowser()) await fetchKernelModule(options.wasmBase ?? './');
     if (kernelModuleAvailable()) {
       registerLoomKernels();
       await setKernelThreads(options.threads);

@@ -11,8 +11,10 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 
 export const ROOT = path.join(__dirname, '..', '..');
 export const WEB_DIR = path.join(ROOT, 'dist', 'web');
-/** Written after every build made by the tests. */
-const STAMP = path.join(WEB_DIR, '.tests-build-stamp');
+/** A production (minified) build of the pages, as `npm start` serves them; built by the tests that need it. */
+export const WEB_PRODUCTION_DIR = path.join(ROOT, 'dist', 'web-production');
+/** Written into the output folder after every build made by the tests. */
+const STAMP_NAME = '.tests-build-stamp';
 export const SHOTS_DIR = path.join(ROOT, 'test-results', 'screenshots');
 
 const CHROMIUM_FLAGS = [
@@ -43,11 +45,12 @@ function newestMtime(p: string): number {
   return m;
 }
 
-function isFresh(): boolean {
-  const outputs = ['inference.html', 'inference.js', 'inference_worker.js', 'example.js', 'all_layers_test.js'].map((f) => path.join(WEB_DIR, f));
-  if (!outputs.every((f) => fs.existsSync(f)) || !fs.existsSync(STAMP)) return false;
+function isFreshBuild(outDir: string): boolean {
+  const outputs = ['inference.html', 'inference.js', 'inference_worker.js', 'example.js', 'all_layers_test.js'].map((f) => path.join(outDir, f));
+  const stamp = path.join(outDir, STAMP_NAME);
+  if (!outputs.every((f) => fs.existsSync(f)) || !fs.existsSync(stamp)) return false;
   // webpack does not rewrite unchanged files, so their mtimes say nothing: a stamp written after each build does
-  const built = fs.statSync(STAMP).mtimeMs;
+  const built = fs.statSync(stamp).mtimeMs;
   const sources = ['examples/web', 'src', 'layers', 'loaders', 'models/builtin'].map((d) => newestMtime(path.join(ROOT, d)));
   return built >= Math.max(...sources);
 }
@@ -57,10 +60,13 @@ function sleep(ms: number): void {
 }
 
 /**
- * Builds dist/web with webpack (development mode: no minification) unless it is up to date.
+ * Builds dist/web with webpack (development mode: no minification) unless it is up to date;
+ * `production: true` builds the minified pages of `npm start` into {@link WEB_PRODUCTION_DIR} instead.
  * A lock directory keeps parallel test files from building at the same time.
  */
-export function ensurePagesBuilt(): void {
+export function ensurePagesBuilt(options: { production?: boolean } = {}): void {
+  const outDir = options.production ? WEB_PRODUCTION_DIR : WEB_DIR;
+  const isFresh = (): boolean => isFreshBuild(outDir);
   const lock = path.join(ROOT, 'dist', '.web-build-lock');
   fs.mkdirSync(path.dirname(lock), { recursive: true });
   const deadline = Date.now() + 15 * 60_000;
@@ -78,13 +84,14 @@ export function ensurePagesBuilt(): void {
   }
   try {
     if (isFresh()) return;
-    execFileSync(process.execPath, [require.resolve('webpack-cli/bin/cli.js'), '--config-name', 'pages'], {
+    const args = options.production ? ['--mode', 'production'] : [];
+    execFileSync(process.execPath, [require.resolve('webpack-cli/bin/cli.js'), ...args, '--config-name', 'pages'], {
       cwd: ROOT,
-      env: { ...process.env, NODE_ENV: 'development' },
+      env: options.production ? { ...process.env, NODE_ENV: 'production', LOOM_WEB_OUT: outDir } : { ...process.env, NODE_ENV: 'development' },
       stdio: 'pipe',
       timeout: 12 * 60_000,
     });
-    fs.writeFileSync(STAMP, new Date().toISOString());
+    fs.writeFileSync(path.join(outDir, STAMP_NAME), new Date().toISOString());
   } finally {
     fs.rmSync(lock, { recursive: true, force: true });
   }

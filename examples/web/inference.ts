@@ -36,6 +36,7 @@ const el = {
   decode: byId('stat-decode'),
   tokens: byId('stat-tokens'),
   genStatus: byId('gen-status'),
+  backendInfo: byId('backend-info'),
 };
 
 const pageBase = new URL('./', location.href).href;
@@ -174,11 +175,25 @@ function onDone(m: Extract<FromWorker, { type: 'done' }>): void {
   updateButtons();
 }
 
+/** Threads, SIMD, isolation and kernels in use; on one thread, why (no SharedArrayBuffer without COOP/COEP). */
+function showBackendInfo(i: LoadedInfo): void {
+  const d = el.backendInfo.dataset;
+  d['threads'] = String(i.threads);
+  d['simd'] = String(i.simd);
+  d['crossOriginIsolated'] = String(i.crossOriginIsolated);
+  d['kernels'] = String(i.kernels);
+  const why = !i.crossOriginIsolated
+    ? ': this page is not cross-origin isolated (the server sent no Cross-Origin-Opener-Policy / Cross-Origin-Embedder-Policy headers), so there is no SharedArrayBuffer for threads'
+    : '';
+  el.backendInfo.textContent = `${i.threads} thread${i.threads === 1 ? '' : 's'}${why} · SIMD ${i.simd ? 'on' : 'off'} · cross-origin isolated: ${i.crossOriginIsolated ? 'yes' : 'no'} · wasm kernels ${i.kernels ? 'on' : 'off'}`;
+}
+
 function onLoaded(i: LoadedInfo): void {
   info = i;
   loading = false;
   el.progress.value = 100;
   setStatus(el.status, `ready · ${i.name} · ${i.modelType}, vocab ${i.vocabSize}, context ${i.maxPositions}, ${formatBytes(i.weightBytes)} · ${i.backend} · ${(i.loadMs / 1000).toFixed(1)} s`, 'ok');
+  showBackendInfo(i);
   el.modeChat.disabled = !i.hasChatTemplate;
   el.chatNote.textContent = i.hasChatTemplate ? '' : 'this tokenizer has no chat template';
   if (!i.hasChatTemplate && el.modeChat.checked) (document.querySelector('input[name=mode][value=prompt]') as HTMLInputElement).checked = true;

@@ -37,6 +37,11 @@ export interface LoadedInfo {
   eosTokenId: number | null;
   backend: string;
   loadMs: number;
+  /** backendInfo() after loading, and whether the model runs on loom-tfjs's wasm kernels. */
+  threads: number;
+  simd: boolean;
+  crossOriginIsolated: boolean;
+  kernels: boolean;
 }
 
 /** Worker -> page. */

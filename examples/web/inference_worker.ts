@@ -9,6 +9,7 @@ import {
   useBackend,
   currentBackend,
   PastKeyValues,
+  backendInfo,
   type DecoderLM,
   type GenerateOptions,
   type ProgressInfo,
@@ -98,6 +99,7 @@ async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
   model = m;
   tokenizer = t;
   past = new PastKeyValues(m);
+  const b = backendInfo();
   post({
     type: 'loaded',
     info: {
@@ -110,6 +112,10 @@ async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
       eosTokenId: m.info.eosTokenIds[0] ?? t.eosTokenId ?? null,
       backend: currentBackend(),
       loadMs: performance.now() - t0,
+      threads: b.threads,
+      simd: b.simd,
+      crossOriginIsolated: b.crossOriginIsolated,
+      kernels: m.kernelsActive,
     },
   });
 }
