@@ -28,6 +28,14 @@ module.exports = [
     ...common,
     name: 'loom',
     entry: { loom: './src/compat/browser_entry.ts' },
+    // a page that loaded tf.min.js first shares its tfjs with loom.js (see scripts/webpack/)
+    resolve: {
+      ...common.resolve,
+      alias: {
+        '@tensorflow/tfjs$': path.join(__dirname, 'scripts', 'webpack', 'tfjs_from_page.js'),
+        '@tensorflow/tfjs-core$': path.join(__dirname, 'scripts', 'webpack', 'tfjs_core_from_page.js'),
+      },
+    },
     output: { path: path.join(__dirname, 'dist'), filename: '[name].js' },
     plugins: [new CopyPlugin({ patterns: [...wasmFiles.map((f) => ({ from: path.join(wasmDist, f), to: f })), { from: path.join(__dirname, 'src', 'kernels', 'loom_kernels.wasm'), to: 'loom_kernels.wasm' }] })],
   },

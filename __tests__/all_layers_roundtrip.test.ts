@@ -14,7 +14,7 @@ const call = (net: LoomNetworkObject, method: string, args?: unknown[]): unknown
 const LAYERS: [string, unknown[]][] = [
   ['InitDenseLayer', [8, 8, 2]],
   ['InitConv2DLayer', [2, 2, 2, 1, 1, 0, 2, 2]], // (H, W, C, k, stride, pad, filters, act): 2x2x2 -> 2x2x2
-  ['InitMultiHeadAttentionLayer', [4, 2, 2, 0]], // 2 tokens of 4
+  ['InitMultiHeadAttentionLayer', [4, 2, 1, 2]], // 2 tokens of 4
   ['InitRNNLayer', [4, 4, 1, 2]], // 2 steps of 4 -> 2 x 4
   ['InitLSTMLayer', [4, 4, 1, 2]],
   ['InitLayerNormLayer', [8, 1e-5]],

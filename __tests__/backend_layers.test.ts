@@ -26,7 +26,7 @@ const CASES: LayerCase[] = [
   { name: 'dense tanh', kind: 'dense', init: 'InitDenseLayer', args: [6, 5, 2] },
   { name: 'dense sigmoid', kind: 'dense', init: 'InitDenseLayer', args: [6, 5, 1] },
   { name: 'conv2d', kind: 'conv2d', init: 'InitConv2DLayer', args: [5, 5, 2, 3, 1, 1, 3, 2] },
-  { name: 'multi-head attention', kind: 'multi_head_attention', init: 'InitMultiHeadAttentionLayer', args: [8, 2, 3, 0], inputSize: 24 },
+  { name: 'multi-head attention', kind: 'multi_head_attention', init: 'InitMultiHeadAttentionLayer', args: [8, 2, 1, 3], inputSize: 24 },
   { name: 'grouped-query attention', kind: 'multi_head_attention', init: 'InitGQAAttentionLayer', args: [8, 4, 2, 3], inputSize: 24 },
   { name: 'rnn', kind: 'rnn', init: 'InitRNNLayer', args: [3, 4, 1, 3] },
   { name: 'lstm', kind: 'lstm', init: 'InitLSTMLayer', args: [3, 4, 1, 3] },

@@ -47,6 +47,7 @@ const EXPECT: Record<string, RegExp[]> = {
   'docs/from-transformersjs.md:Load a model and a tokenizer': [/^llama, vocabulary 59, \d+ ids: \[\d+(, \d+){4}\]$/m, /^\"Mary Ann and Bob\"$/m],
   'docs/from-transformersjs.md:`generate`': [/^\[(length|stop)\] \d+ tokens, /m],
   'docs/from-transformersjs.md:Streaming: `TextStreamer` or an async iterator': [/^streamer: .+/m, /^iterator: .+/m, /^same text: true$/m],
+  'docs/from-transformersjs.md:`pipeline`, snake_case options and batch tokenizer calls': [/^Ma\w+$/m, /"role":"assistant"/, /^\[\[1,1,1(,0)*\],\[1(,1)*\]\] \[ '\w+', '\w+' \]$/m, /unknown option 'max_new_token'; did you mean 'max_new_tokens'\?/],
   'docs/from-transformersjs.md:From the command line': [/^\[(length|stop)\] \d+ prompt tokens .*, \d+ generated/m, /\"modelType\": \"llama\"/],
 };
 

@@ -43,7 +43,7 @@ describe('loom info --dtype', () => {
       expected += s.length === 2 ? matrixBytes(s[0]!, s[1]!) : s.reduce((a, b) => a * b, 1) * 4;
     }
     const io = bufferIO();
-    expect(await infoCommand.run(['--model', dir, '--dtype', dtype], io.io)).toBe(0);
+    expect(await infoCommand.run(['--model', dir, '--dtype', dtype, '--json'], io.io)).toBe(0);
     const info = JSON.parse(io.stdout()) as { dtype: string; dtypeWeightBytes: number; weightBytes: number };
     expect(info.dtype).toBe(dtype);
     expect(info.dtypeWeightBytes).toBe(expected);

@@ -172,10 +172,10 @@ describe('MultiHeadAttention layer', () => {
     bare.dispose();
   });
 
-  test('InitMultiHeadAttentionLayer(dModel, numHeads, seqLength, activation) works; InitGQAAttentionLayer too', () => {
+  test('InitMultiHeadAttentionLayer(dModel, numHeads, batchSize, seqLength) works; InitGQAAttentionLayer too', () => {
     const init = multiHeadAttentionKind.initFunctions?.find((f) => f.name === 'InitMultiHeadAttentionLayer');
-    expect(init?.argTypes).toEqual(['int', 'int', 'int', 'nn.ActivationType']);
-    const r = init!.create([8, 2, 4, 0], rngOf(5));
+    expect(init?.argNames).toEqual(['dModel', 'numHeads', 'batchSize', 'seqLength']);
+    const r = init!.create([8, 2, 1, 4], rngOf(5));
     expect([r.dModel, r.numHeads, r.headDim, r.seqLength, r.qWeights!.length, r.kBias!.length]).toEqual([8, 2, 4, 4, 64, 8]);
     const net = chain([r]);
     const y = net.forward(seeded(16, 2));

@@ -264,7 +264,7 @@ describe('tfjs interop: LOOM layers as tf.layers.Layer', () => {
     const model = tf.sequential({
       layers: [
         loomTfjsLayer(init(LayerType.LSTM, 'InitLSTMLayer', [3, 4, 1, 4], 2), { inputShape: [4, 3] }),
-        loomTfjsLayer(init(LayerType.MultiHeadAttention, 'InitMultiHeadAttentionLayer', [4, 2, 4, 5], 3)),
+        loomTfjsLayer(init(LayerType.MultiHeadAttention, 'InitMultiHeadAttentionLayer', [4, 2, 1, 4], 3)),
         loomTfjsLayer(init(LayerType.LayerNorm, 'InitLayerNormLayer', [4, 1e-5])),
         tf.layers.flatten(),
         tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),

@@ -81,6 +81,21 @@ export class DenseLayer implements GridLayer<DenseConfig> {
     }
   }
 
+  /**
+   * The LOOM record of a Dense layer with this config and weights (null: none yet), holding no
+   * tensors afterwards (unlike `new DenseLayer(...).toRecord()`, whose layer keeps its variables
+   * until `dispose()`).
+   * @throws as the constructor.
+   */
+  static record(config: DenseConfig, weights: DenseWeights | null, where = 'dense'): LayerRecord {
+    const layer = new DenseLayer(config, weights, where);
+    try {
+      return layer.toRecord();
+    } finally {
+      layer.dispose();
+    }
+  }
+
   apply(x: tf.Tensor1D, ctx: ForwardContext): tf.Tensor1D {
     const { inputSize: nIn, outputSize: nOut } = this.config;
     const b = ctx.batchSize;

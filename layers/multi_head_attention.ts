@@ -334,12 +334,15 @@ export const multiHeadAttentionKind: LayerKind = {
   initFunctions: [
     {
       // LOOM's registry entry is a no-op taking (*LayerConfig, bool) (gaps.md E41); this is the
-      // 4-int form its TypeScript helper and README call, and it works.
+      // 4-int form of the WASM README (dModel, numHeads, batchSize, seqLength), and it works.
+      // The batch size belongs to the network (NewNetwork), so it is checked, not stored.
       name: 'InitMultiHeadAttentionLayer',
-      argTypes: ['int', 'int', 'int', 'nn.ActivationType'],
-      argNames: ['dModel', 'numHeads', 'seqLength', 'activation'],
-      create([d, hq, seq, act], rng) {
-        return attentionRecord(d as number, hq as number, 0, seq as number, act as number, rng);
+      argTypes: ['int', 'int', 'int', 'int'],
+      argNames: ['dModel', 'numHeads', 'batchSize', 'seqLength'],
+      create([d, hq, batch, seq], rng) {
+        if (!((batch as number) >= 1)) throw new ConfigError(`InitMultiHeadAttentionLayer: batchSize must be >= 1, got ${batch as number}`);
+        if (!((seq as number) >= 1)) throw new ConfigError(`InitMultiHeadAttentionLayer: seqLength must be >= 1, got ${seq as number}`);
+        return attentionRecord(d as number, hq as number, 0, seq as number, 0, rng);
       },
     },
     {

@@ -54,6 +54,20 @@ export class RMSNormLayer implements GridLayer<RMSNormConfig> {
     this.ext = { ...ext };
   }
 
+  /**
+   * The LOOM record of an RMSNorm layer with this config and gamma, holding no tensors afterwards
+   * (unlike `new RMSNormLayer(...).toRecord()`, whose layer keeps its variable until `dispose()`).
+   * @throws as the constructor.
+   */
+  static record(config: RMSNormConfig, gamma: Float32Array | null, where = 'rms_norm'): LayerRecord {
+    const layer = new RMSNormLayer(config, gamma, where);
+    try {
+      return layer.toRecord();
+    } finally {
+      layer.dispose();
+    }
+  }
+
   apply(x: tf.Tensor1D, ctx: ForwardContext): tf.Tensor1D {
     const n = this.config.normSize;
     const eps = normEpsilon(this.config.epsilon, RMS_NORM_DEFAULT_EPSILON);

@@ -96,14 +96,58 @@ export async function readBytes(src: ByteSource, options: ReadBytesOptions = {})
   return readPath(src, options);
 }
 
-async function readUrl(url: string, file: string, options: ReadBytesOptions): Promise<Uint8Array> {
-  const { onProgress } = options;
+/**
+ * What to add to a failed fetch's message: in a page, a URL on another origin usually fails
+ * because its server sends no CORS header, which the browser reports only as "Failed to fetch".
+ */
+export function corsHint(url: string): string {
+  const here = (globalThis as { location?: { origin?: string } }).location?.origin;
+  let there: string;
+  try {
+    there = new URL(url).origin;
+  } catch {
+    return '';
+  }
+  if (!here || here === 'null' || there === here || !/^https?:/.test(url)) return '';
+  return ` (${there} is another origin than this page's ${here}: its server must allow cross-origin requests, i.e. send Access-Control-Allow-Origin (CORS), or the files must be served from this page's origin)`;
+}
+
+/**
+ * GETs `url` (one request, no HEAD probe).
+ * @returns the response, or null for a 404 when `optional`.
+ * @throws SafetensorsError when the request fails (naming CORS when the URL is cross-origin) or,
+ *   unless optional and 404, when the status is not OK.
+ */
+export async function fetchUrl(url: string, file: string, optional = false): Promise<Response | null> {
   let res: Response;
   try {
     res = await fetch(url);
   } catch (e) {
-    throw new SafetensorsError(`${file}: fetch failed: ${e instanceof Error ? e.message : String(e)}`);
+    throw new SafetensorsError(`${file}: fetch failed: ${e instanceof Error ? e.message : String(e)}${corsHint(url)}`);
   }
+  if (optional && res.status === 404) {
+    void res.body?.cancel();
+    return null;
+  }
+  if (!res.ok) throw new SafetensorsError(`${file}: HTTP ${res.status} ${res.statusText}`);
+  return res;
+}
+
+/** The text of an optional file (path or URL), or undefined when it does not exist (404), with one request. */
+export async function readTextIfPresent(src: string): Promise<string | undefined> {
+  if (isUrlString(src) && /^https?:/i.test(src)) {
+    const res = await fetchUrl(src, src, true);
+    return res ? await res.text() : undefined;
+  }
+  if (isUrlString(src)) return readText(src);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require('fs') as typeof import('fs');
+  return fs.existsSync(src) ? readText(src) : undefined;
+}
+
+async function readUrl(url: string, file: string, options: ReadBytesOptions): Promise<Uint8Array> {
+  const { onProgress } = options;
+  const res = (await fetchUrl(url, file)) as Response;
   if (!res.ok) throw new SafetensorsError(`${file}: HTTP ${res.status} ${res.statusText}`);
   const lengthHeader = res.headers.get('content-length');
   const total = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : 0;

@@ -5,6 +5,7 @@
  * Ref: transformers' LlamaConfig, MistralConfig, Qwen2Config, GPT2Config, GPTNeoXConfig defaults;
  * loom-spec/transformer.md section 2 (LOOM reads only a few of these keys: gaps.md D34, D37).
  */
+import { parseGenerationDefaults } from './generation_config';
 import { ConfigError } from '../src/core/errors';
 import type { ModelType } from '../src/transformer/types';
 import type { ArchitectureRope, HFConfigReader } from '../src/transformer/architecture';
@@ -137,6 +138,7 @@ export function parseHFConfig(config: unknown, generationConfig?: unknown, file 
     eosTokenIds: eos,
     ...(bos !== undefined ? { bosTokenId: bos } : {}),
     ...(pad !== undefined ? { padTokenId: pad } : {}),
+    ...(isObject(generationConfig) ? { generationDefaults: parseGenerationDefaults(generationConfig) } : {}),
     ...sizes,
     numKVHeads: fields.numKVHeads,
     headDim: fields.headDim,

@@ -3,6 +3,7 @@
  * folder path, a URL folder, or files/objects already in memory.
  */
 import { ConfigError, GgufError, SafetensorsError } from '../src/core/errors';
+import { normalizeOptionKeys } from '../src/core/option_keys';
 import { buildCausalLM } from '../src/transformer/architectures';
 import type { DecoderLM } from '../src/transformer/model';
 import type { WeightSource } from '../src/transformer/weights';
@@ -11,7 +12,7 @@ import { kernelUnsupportedReason } from '../src/transformer/kernel_decoder';
 import { parseHFConfig, type ModelConfig } from './hf_config';
 import { QuantizedWeightSource, readQuantizationConfig, type QuantizationConfig } from './quantized_checkpoint';
 import { parseJsonAs } from './json_read';
-import { isUrlString, joinSource, readText, type ByteSource, type ProgressCallback } from './byte_source';
+import { isUrlString, joinSource, readText, readTextIfPresent, type ByteSource, type ProgressCallback } from './byte_source';
 import { loadSafetensors, loadShardedSafetensors } from './safetensors';
 import { checkConfigAgainstWeights, isShapeListing } from './config_limits';
 import { asOutOfMemory, assertModelFits, floatValues, KERNEL_BYTES_PER_WEIGHT } from './memory_budget';
@@ -49,6 +50,9 @@ export interface LoadCausalLMOptions extends KernelOptions, HubOptions {
   /** Skip the NaN/Inf scan of safetensors weights (only for files you trust; it costs one pass over the data). */
   checkFinite?: boolean;
 }
+
+/** Every key of {@link LoadCausalLMOptions} (unknown keys are refused naming the closest). */
+const LOAD_OPTION_KEYS = ['onProgress', 'memoryLimitBytes', 'checkFinite', 'kernels', 'dtype', 'moduleDtypes', 'revision', 'cacheDir', 'localFilesOnly'] as const satisfies readonly (keyof LoadCausalLMOptions)[];
 
 /** A checkpoint already parsed: typed config plus any weight source (e.g. a {@link SafetensorsFile}). */
 export interface ParsedCheckpoint {
@@ -108,11 +112,12 @@ export async function loadModelConfig(dir: string | URL): Promise<ModelConfig> {
 
 /** config.json of a folder as parsed JSON (for fields the typed config does not keep) and typed. */
 async function readFolderConfig(dir: string | URL): Promise<{ raw: unknown; config: ModelConfig }> {
-  const configPath = joinSource(dir, 'config.json');
-  if (!(await exists(configPath))) throw new ConfigError(`${String(dir)}: config.json not found`);
-  const genPath = joinSource(dir, 'generation_config.json');
-  const gen = (await exists(genPath)) ? parseJson(await readText(genPath), 'generation_config.json') : undefined;
-  const raw = parseJson(await readText(configPath), 'config.json');
+  // one GET per file (no HEAD probes, which pages log as aborted requests)
+  const configText = await readTextIfPresent(joinSource(dir, 'config.json'));
+  if (configText === undefined) throw new ConfigError(`${String(dir)}: config.json not found`);
+  const genText = await readTextIfPresent(joinSource(dir, 'generation_config.json'));
+  const gen = genText === undefined ? undefined : parseJson(genText, 'generation_config.json');
+  const raw = parseJson(configText, 'config.json');
   return { raw, config: parseHFConfig(raw, gen) };
 }
 
@@ -138,8 +143,20 @@ export async function resolvePretrained(source: PretrainedSource, options: LoadC
     const single = joinSource(source, 'model.safetensors');
     const index = joinSource(source, 'model.safetensors.index.json');
     const read = { onProgress: options.onProgress, checkFinite: options.checkFinite };
-    if (await exists(single)) return withQuantization(raw, { config, weights: await loadSafetensors(single, { ...read, file: single }) });
-    if (await exists(index)) return withQuantization(raw, { config, weights: await loadShardedSafetensors(index, read) });
+    if (isUrlString(single)) {
+      // GET model.safetensors directly; only a 404 sends us to the sharded index
+      try {
+        return withQuantization(raw, { config, weights: await loadSafetensors(single, { ...read, file: single }) });
+      } catch (e) {
+        if (!(e instanceof SafetensorsError && / HTTP 404 /.test(e.message))) throw e;
+      }
+      try {
+        return withQuantization(raw, { config, weights: await loadShardedSafetensors(index, read) });
+      } catch (e) {
+        if (!(e instanceof SafetensorsError && / HTTP 404 /.test(e.message))) throw e;
+      }
+    } else if (await exists(single)) return withQuantization(raw, { config, weights: await loadSafetensors(single, { ...read, file: single }) });
+    else if (await exists(index)) return withQuantization(raw, { config, weights: await loadShardedSafetensors(index, read) });
     throw new SafetensorsError(`${String(source)}: neither model.safetensors nor model.safetensors.index.json found`);
   }
   const gen = source.generationConfig === undefined ? undefined : await jsonFrom(source.generationConfig, 'generation_config.json');
@@ -152,12 +169,16 @@ export async function resolvePretrained(source: PretrainedSource, options: LoadC
 /**
  * Loads a causal LM. The weights are validated (names, dtypes, shapes against config.json) before
  * the model is returned; on any error nothing stays allocated.
- * @throws ConfigError for config problems, SafetensorsError for malformed, missing or non-finite
- *   tensors, ShapeError for tensors whose shapes contradict config.json, OutOfMemoryError when the
- *   weights would not fit on the backend (checked from the header, before allocating), HubError
- *   when a hub file cannot be had.
+ * @throws ConfigError for config problems or an unknown option key (`device` explained),
+ *   SafetensorsError for malformed, missing or non-finite tensors, ShapeError for tensors whose
+ *   shapes contradict config.json, OutOfMemoryError when the weights would not fit on the backend
+ *   (checked from the header, before allocating), HubError when a hub file cannot be had.
  */
-export async function loadCausalLM(source: PretrainedSource, options: LoadCausalLMOptions = {}): Promise<DecoderLM> {
+export async function loadCausalLM(source: PretrainedSource, rawOptions: LoadCausalLMOptions = {}): Promise<DecoderLM> {
+  if (rawOptions && typeof rawOptions === 'object' && 'device' in rawOptions) {
+    throw new ConfigError("loadCausalLM: no 'device' option: the tfjs backend is global (call useBackend('webgpu') first); pipeline('text-generation', dir, { device }) takes one");
+  }
+  const options = normalizeOptionKeys(rawOptions, { keys: LOAD_OPTION_KEYS, aliases: { progress_callback: 'onProgress' }, where: 'loadCausalLM' }) as LoadCausalLMOptions;
   const { config, weights, quantization } = await resolvePretrained(source, options);
   // A quantized checkpoint loads in its own dtypes unless the options say otherwise.
   const dtypes = quantization && options.dtype === undefined && options.moduleDtypes === undefined

@@ -11,6 +11,8 @@ import { Template } from '@huggingface/jinja';
 import { TokenizerError, errorMessage } from '../src/core/errors';
 import { readBytes, isUrlString, joinSource } from './byte_source';
 import type { ChatMessage, TextTokenizer } from '../src/generation/types';
+import { normalizeOptionKeys, type WithSnakeCase } from '../src/core/option_keys';
+import { batchDecode, encodeBatch, type BatchDecodeOptions, type BatchEncoding, type BatchEncodingRow, type EncodeBatchOptions } from './tokenizer_batch';
 import { validateTokenizerJson } from './tokenizer_validate';
 import { resolveHubGguf, resolveHubTokenizer, type HubLoadOptions } from './hub';
 import { isGgufSource, loadGguf } from './gguf';
@@ -48,7 +50,15 @@ export interface ChatTemplateOptions {
   chatTemplate?: string;
   /** Extra variables for the template (`tools`, `documents`, custom flags). */
   templateVariables?: Record<string, unknown>;
+  /** Tool definitions (JSON schemas), passed to the template as `tools`, as transformers does. */
+  tools?: readonly unknown[];
+  /** Retrieval documents, passed to the template as `documents`. */
+  documents?: readonly unknown[];
+  /** Return `{ input_ids, attention_mask }` instead of bare ids (transformers' `return_dict`). */
+  returnDict?: boolean;
 }
+
+const CHAT_TEMPLATE_KEYS = ['addGenerationPrompt', 'tokenize', 'chatTemplate', 'templateVariables', 'tools', 'documents', 'returnDict'] as const satisfies readonly (keyof ChatTemplateOptions)[];
 
 /** Files of a tokenizer given in memory. */
 export type TokenizerFiles =
@@ -214,8 +224,11 @@ export class Tokenizer implements TextTokenizer {
    * @throws TokenizerError when there is no chat template or it fails to render.
    */
   applyChatTemplate(messages: readonly ChatMessage[], options: ChatTemplateOptions & { tokenize: false }): string;
+  applyChatTemplate(messages: readonly ChatMessage[], options: ChatTemplateOptions & { returnDict: true }): BatchEncodingRow;
   applyChatTemplate(messages: readonly ChatMessage[], options?: ChatTemplateOptions): number[];
-  applyChatTemplate(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): number[] | string {
+  applyChatTemplate(messages: readonly ChatMessage[], rawOptions: ChatTemplateOptions = {}): number[] | string | BatchEncodingRow {
+    // camelCase or transformers' snake_case keys (add_generation_prompt, return_dict, ...); unknown keys refused
+    const options = normalizeOptionKeys(rawOptions, { keys: CHAT_TEMPLATE_KEYS, where: 'applyChatTemplate' }) as ChatTemplateOptions;
     const source = this.findTemplate(options.chatTemplate);
     if (source === null) {
       throw new TokenizerError('applyChatTemplate: this tokenizer has no chat_template (tokenizer_config.json / chat_template.jinja); pass options.chatTemplate');
@@ -234,13 +247,32 @@ export class Tokenizer implements TextTokenizer {
       text = template.render({
         ...this.specialTokens,
         ...options.templateVariables,
+        ...(options.tools !== undefined ? { tools: options.tools } : {}),
+        ...(options.documents !== undefined ? { documents: options.documents } : {}),
         messages,
         add_generation_prompt: options.addGenerationPrompt ?? false,
       });
     } catch (e) {
       throw new TokenizerError(`applyChatTemplate: rendering failed: ${errorMessage(e)}`);
     }
-    return options.tokenize === false ? text : this.encode(text, { addSpecialTokens: false });
+    if (options.tokenize === false) return text;
+    const ids = this.encode(text, { addSpecialTokens: false });
+    return options.returnDict ? { input_ids: ids, attention_mask: ids.map(() => 1) } : ids;
+  }
+
+  /** transformers.js's name of {@link applyChatTemplate}. */
+  apply_chat_template(messages: readonly ChatMessage[], options: WithSnakeCase<ChatTemplateOptions> = {}): number[] | string | BatchEncodingRow {
+    return this.applyChatTemplate(messages, options as ChatTemplateOptions & { returnDict: true });
+  }
+
+  /** transformers.js's `tokenizer(texts, { padding, truncation, max_length })`: see {@link encodeBatch}. */
+  encodeBatch(texts: string | readonly string[], options: WithSnakeCase<EncodeBatchOptions> = {}): BatchEncoding {
+    return encodeBatch(this, texts, options);
+  }
+
+  /** transformers.js's `batch_decode(rows, { skip_special_tokens })`. */
+  batch_decode(rows: readonly ArrayLike<number>[], options: WithSnakeCase<BatchDecodeOptions> = {}): string[] {
+    return batchDecode(this, rows, options);
   }
 
   private findTemplate(nameOrTemplate: string | undefined): string | null {

@@ -18,6 +18,17 @@ if (tf.engine().backendName == null) void tf.setBackend('cpu');
 // Node has the kernel module at hand: the ops in src/ops find their custom kernels from the start.
 if (typeof SharedArrayBuffer !== 'undefined' && kernelModuleAvailable()) registerLoomKernels();
 
+/**
+ * tfjs's cpu backend prints "looks like you are running TensorFlow.js in Node.js ... install
+ * tfjs-node" on its first use in Node. loom-tfjs chooses its backends itself (`useBackend`), so
+ * that banner is noise in the CLI, the facade and notebooks: mark the backend as already used.
+ */
+function silenceNodeBanner(): void {
+  const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null;
+  if (cpu && typeof cpu.firstUse === 'boolean') cpu.firstUse = false;
+}
+silenceNodeBanner();
+
 /** Backends loom-tfjs supports. */
 export type BackendName = 'cpu' | 'wasm' | 'webgpu';
 

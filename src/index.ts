@@ -99,3 +99,12 @@ export type { GridExportOptions, GridExportModelType, HFCheckpoint } from '../lo
 // the built-in names model (no download needed)
 export { builtinModelPath, builtinModelUrl, loadBuiltinModel, BUILTIN_MODEL_DIR, BUILTIN_MODEL_FILES } from './builtin_model';
 export type { BuiltinModel, LoadBuiltinModelOptions } from './builtin_model';
+
+// transformers.js conventions: pipeline('text-generation', ...), batch tokenizer calls
+export { pipeline, PIPELINE_DTYPES } from './pipeline';
+export type { PipelineOptions, TextGenerationPipeline, TextGenerationOutput, TextGenerationCallOptions } from './pipeline';
+export { encodeBatch, batchDecode } from '../loaders/tokenizer_batch';
+export type { EncodeBatchOptions, BatchEncoding, BatchEncodingRow, BatchDecodeOptions } from '../loaders/tokenizer_batch';
+export type { GenerationDefaults } from './transformer/types';
+export { normalizeOptionKeys, closestName, snakeCase } from './core/option_keys';
+export type { OptionKeySpec, SnakeCase, WithSnakeCase } from './core/option_keys';

@@ -6,7 +6,17 @@
 import { Network, buildNetworkFromJSON, loadModelFromString, useBackend } from '../../src/index';
 import { byId, describeError, formatNum, guarded, h, setStatus, showError } from './common';
 
-/** A bundled reference sample (examples/web/samples/*.json). */
+/** One stored forward pass: input, LOOM's output and (optionally) every layer's output. */
+interface SampleForward {
+  input: number[];
+  expected: number[];
+  layer_outputs?: number[][];
+}
+
+/**
+ * A reference sample: a bundled one (examples/web/samples/*.json, outputs under `expected`) or a
+ * Go-written LOOM golden file (outputs under `output`), normalised by {@link parseSample}.
+ */
 interface Sample {
   name: string;
   description: string;
@@ -16,7 +26,7 @@ interface Sample {
   loom_compat?: boolean;
   note?: string;
   known_deviation?: string;
-  forward: { input: number[]; expected: number[]; layer_outputs?: number[][] }[];
+  forward: SampleForward[];
 }
 
 interface SampleIndex {
@@ -60,6 +70,36 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+function isNumbers(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'number');
+}
+
+/**
+ * Reads a reference sample: bundled samples store each forward output as `expected`, LOOM's
+ * golden files as `output`; both become `expected`.
+ * @throws Error naming the file and the forward record that lacks `input` or an output array.
+ */
+function parseSample(parsed: Record<string, unknown>, name: string): Sample {
+  const raw = parsed['forward'] ?? [];
+  if (!Array.isArray(raw)) throw new Error(`${name}: "forward" must be an array of {input, output}, got ${typeof raw}`);
+  const forward = raw.map((f: unknown, i): SampleForward => {
+    const rec = isObject(f) ? f : {};
+    const input = rec['input'];
+    const expected = rec['expected'] ?? rec['output'];
+    if (!isNumbers(input) || !isNumbers(expected)) throw new Error(`${name}: forward[${i}] needs number arrays "input" and "output" (or "expected")`);
+    const layers = rec['layer_outputs'];
+    return { input, expected, ...(Array.isArray(layers) && layers.every(isNumbers) ? { layer_outputs: layers } : {}) };
+  });
+  const covers = parsed['covers'];
+  return {
+    ...(parsed as unknown as Sample),
+    name: typeof parsed['name'] === 'string' ? parsed['name'] : name,
+    description: typeof parsed['description'] === 'string' ? parsed['description'] : '',
+    covers: Array.isArray(covers) ? covers.map(String) : [],
+    forward,
+  };
+}
+
 /** The network of a reference sample, in LOOM-compatible mode unless the sample says otherwise. */
 function sampleNetwork(s: Sample): Network {
   return loadModelFromString(s.model_json, undefined, { loomCompat: s.loom_compat ?? true });
@@ -80,7 +120,7 @@ function networkFromText(text: string, name: string): { n: Network; sample: Samp
   }
   if (!isObject(parsed)) throw new Error(`${name}: expected a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
   if (typeof parsed['model_json'] === 'string') {
-    const s = parsed as unknown as Sample;
+    const s = parseSample(parsed, name);
     return { n: sampleNetwork(s), sample: s, kind: 'reference sample' };
   }
   if (parsed['type'] === 'modelhost/bundle' || Array.isArray(parsed['models'])) return { n: loadModelFromString(text), sample: null, kind: 'LOOM model bundle' };
@@ -161,7 +201,9 @@ function run(): void {
 async function fetchSample(file: string): Promise<Sample> {
   const res = await fetch(`samples/${file}`);
   if (!res.ok) throw new Error(`samples/${file}: HTTP ${res.status}`);
-  return (await res.json()) as Sample;
+  const parsed: unknown = await res.json();
+  if (!isObject(parsed)) throw new Error(`samples/${file}: expected a JSON object`);
+  return parseSample(parsed, file);
 }
 
 async function selfCheck(): Promise<void> {

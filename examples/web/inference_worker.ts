@@ -8,6 +8,7 @@ import {
   loadTokenizer,
   useBackend,
   currentBackend,
+  PastKeyValues,
   backendInfo,
   type DecoderLM,
   type GenerateOptions,
@@ -26,6 +27,8 @@ let model: DecoderLM | null = null;
 let tokenizer: Tokenizer | null = null;
 let abort: AbortController | null = null;
 let busy = false;
+/** One KV cache per loaded model: a chat turn prefills only what the history does not share. */
+let past: PastKeyValues | null = null;
 
 function post(m: FromWorker): void {
   scope.postMessage(m);
@@ -86,6 +89,8 @@ async function loadFrom(source: ModelSource): Promise<{ m: DecoderLM; t: Tokeniz
 async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
   const t0 = performance.now();
   abort?.abort();
+  past?.dispose();
+  past = null;
   model?.dispose();
   model = null;
   tokenizer = null;
@@ -93,6 +98,7 @@ async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
   const { m, t, name } = await loadFrom(msg.source);
   model = m;
   tokenizer = t;
+  past = new PastKeyValues(m);
   const b = backendInfo();
   post({
     type: 'loaded',
@@ -131,6 +137,7 @@ async function run(msg: Extract<ToWorker, { type: 'generate' }>): Promise<void> 
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.ignoreEos ? { stopTokenIds: [] } : {}),
     signal: abort.signal,
+    ...(past ? { pastKeyValues: past } : {}),
     // The streamer's first put() is the prompt: its length is the prompt token count.
     streamer: {
       put: (ids) => {

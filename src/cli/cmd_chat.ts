@@ -7,18 +7,21 @@ import * as fs from 'fs';
 import * as readline from 'readline';
 import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIO } from './command';
-import { backendFlag, numberFlag } from './flags';
+import { backendFlag, modelDirFlag, numberFlag } from './flags';
+import { builtinModelPath } from '../builtin_model';
 import { loadTokenizer } from '../../loaders/tokenizer';
 import { loadCausalLM } from '../../loaders/pretrained';
 import { useBackend } from '../backends';
-import { generateStream, type ChatMessage, type GenerateOptions, type GenerateResult } from '../generation';
+import { generateStream, PastKeyValues, type ChatMessage, type GenerateOptions, type GenerateResult } from '../generation';
 import { downloadProgress } from './progress';
 
-const USAGE = `usage: loom chat --model DIR [--system TEXT] [--template FILE] [--max-new-tokens N]
+const USAGE = `usage: loom chat [--model DIR] [--system TEXT] [--template FILE] [--max-new-tokens N]
                  [--temperature T] [--top-k K] [--top-p P] [--seed S] [--show-prompt] [--backend cpu|wasm|webgpu]
 
-Chats with the checkpoint in DIR (config.json, model.safetensors, tokenizer files). Type a
-message and press Enter; the reply streams back. The conversation so far is sent every turn,
+Chats with the checkpoint in DIR (config.json, model.safetensors, tokenizer files; default: the
+built-in names model). Type a
+message and press Enter; the reply streams back. The conversation so far is sent every turn
+(only what the KV cache does not hold yet is computed),
 rendered with the tokenizer's chat template (--template FILE: a Jinja template to use instead;
 tokenizers without a template get ChatML). Reads until end of input (Ctrl-D) or a line "/exit";
 "/reset" forgets the history. --show-prompt prints each rendered prompt to stderr. Defaults: --max-new-tokens 128, --temperature 0.7, --top-k 50.`;
@@ -51,7 +54,8 @@ async function run(argv: string[], io: ChatIO): Promise<number> {
     allowPositionals: false,
     strict: true,
   });
-  if (values.model === undefined) throw new UsageError('--model DIR is required');
+  // as `loom generate`: without --model, the built-in names model (it answers with a name)
+  values.model = values.model === undefined ? builtinModelPath() : modelDirFlag(values.model);
   const backend = backendFlag(values.backend);
   const options: GenerateOptions = {
     maxNewTokens: numberFlag(values['max-new-tokens'], '--max-new-tokens', { integer: true, positive: true, default: 128 }),
@@ -69,6 +73,8 @@ async function run(argv: string[], io: ChatIO): Promise<number> {
   const system: ChatMessage[] = values.system !== undefined ? [{ role: 'system', content: values.system }] : [];
   let history: ChatMessage[] = [...system];
   const rl = readline.createInterface({ input, terminal: false });
+  // one KV cache for the conversation: each turn prefills only what the history does not share
+  const past = new PastKeyValues(model);
   try {
     if (interactive) io.stderr('> ');
     for await (const raw of rl) {
@@ -76,12 +82,15 @@ async function run(argv: string[], io: ChatIO): Promise<number> {
       if (line === '/exit') break;
       if (line === '/reset') {
         history = [...system];
+        past.dispose();
         io.stderr('(history cleared)\n');
       } else if (line !== '') {
         history.push({ role: 'user', content: line });
         const ids = tokenizer.applyChatTemplate(history, { addGenerationPrompt: true, chatTemplate: template }) as number[];
         if (values['show-prompt']) io.stderr(`[prompt] ${JSON.stringify(tokenizer.decode(ids))}\n`);
-        const it = generateStream(model, tokenizer, ids, options);
+        let reused = 0;
+        while (reused < Math.min(past.ids.length, ids.length - 1) && past.ids[reused] === ids[reused]) reused++;
+        const it = generateStream(model, tokenizer, ids, { ...options, pastKeyValues: past });
         let result: GenerateResult;
         for (;;) {
           const r = await it.next();
@@ -92,6 +101,7 @@ async function run(argv: string[], io: ChatIO): Promise<number> {
           io.stdout(r.value);
         }
         io.stdout('\n');
+        if (values['show-prompt']) io.stderr(`[prefill] ${result.stats.promptTokens - reused} of ${result.stats.promptTokens} prompt tokens\n`);
         history.push({ role: 'assistant', content: result.text.trim() });
       }
       if (interactive) io.stderr('> ');
@@ -99,6 +109,7 @@ async function run(argv: string[], io: ChatIO): Promise<number> {
     return 0;
   } finally {
     rl.close();
+    past.dispose();
     model.dispose();
   }
 }

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIO } from './command';
-import { backendFlag, dtypeFlag, numberFlag, parseIdList } from './flags';
+import { backendFlag, dtypeFlag, modelDirFlag, numberFlag, parseIdList } from './flags';
 import { loadTokenizer, type Tokenizer } from '../../loaders/tokenizer';
 import { loadCausalLM } from '../../loaders/pretrained';
 import { useBackend } from '../backends';
@@ -19,8 +19,9 @@ const USAGE = `usage: loom generate [--model DIR] [--prompt TEXT | --prompt-ids 
                      [--backend cpu|wasm|webgpu] [--dtype fp32|bf16|q8|q4] [--json]
 
 Generates text with the checkpoint in DIR (config.json + model.safetensors; tokenizer files
-are needed for text prompts and text output). Greedy unless --temperature/--top-k/--top-p/--min-p
-ask for sampling; --temperature 0 and --greedy force greedy.
+are needed for text prompts and text output). Sampling follows the checkpoint's
+generation_config.json (do_sample, temperature, top_k, ..., as transformers does; without one:
+greedy); the flags override it, and --temperature 0 or --greedy force greedy.
 
   --chat          treat --prompt as a user message and apply the tokenizer's chat template
   --stop TEXT     end when TEXT appears (repeatable); the text is cut before it
@@ -66,6 +67,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     values.model = builtinModelPath();
     if (values.prompt === undefined && values['prompt-ids'] === undefined) values.prompt = '';
   }
+  values.model = modelDirFlag(values.model);
   if ((values.prompt === undefined) === (values['prompt-ids'] === undefined)) throw new UsageError('give exactly one of --prompt, --prompt-ids');
   if (values.chat && values.prompt === undefined) throw new UsageError('--chat needs --prompt');
   const backend = backendFlag(values.backend);

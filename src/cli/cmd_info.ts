@@ -6,15 +6,15 @@ import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIO } from './command';
 import { listModelIds, loadModelFromString } from '../../loaders/loom_json';
 import { modelInfo } from './cmd_logits';
-import { printable } from './flags';
-import { dtypeFlag } from './flags';
+import { backendFlag, dtypeFlag, modelDirFlag, printable } from './flags';
+import { useBackend } from '../backends';
 import { ggufInfo, ggufInfoLines } from './gguf_info';
 import { downloadProgress } from './progress';
 import { resolveHubCheckpoint } from '../../loaders/hub';
 
-const USAGE = `usage: loom info <model.json> [--id ID] [--json]
+const USAGE = `usage: loom info <model.json> [--id ID] [--json] [--backend cpu|wasm|webgpu]
        loom info <model.gguf> [--json]
-       loom info --model DIR|ORG/NAME|MODEL.gguf [--dtype fp32|bf16|q8|q4] [--json]
+       loom info --model DIR|ORG/NAME|MODEL.gguf [--dtype fp32|bf16|q8|q4] [--json] [--backend cpu|wasm|webgpu]
 
 Describes a LOOM JSON bundle (grid, layers, sizes, parameter counts), a GGUF file (architecture,
 config, tensor types, tokenizer) or, with --model, a Hugging Face checkpoint folder (architecture,
@@ -24,10 +24,12 @@ wasm kernels).`;
 async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { id: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' }, dtype: { type: 'string' } },
+    options: { id: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' }, dtype: { type: 'string' }, backend: { type: 'string' } },
     allowPositionals: true,
     strict: true,
   });
+  const backend = backendFlag(values.backend);
+  if (backend !== undefined) await useBackend(backend);
   if (values.model !== undefined) {
     if (/\.gguf$/i.test(values.model)) {
       io.stdout(JSON.stringify(await ggufInfo(values.model), null, 2) + '\n');
@@ -35,8 +37,10 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     }
     const dtype = dtypeFlag(values.dtype);
     // a hub id: the cache snapshot folder (downloaded when needed)
-    const hub = await resolveHubCheckpoint(values.model, { onProgress: downloadProgress(io) });
-    io.stdout(JSON.stringify(await modelInfo(typeof hub === 'string' ? hub : values.model, dtype ? { dtype } : {}), null, 2) + '\n');
+    const hub = await resolveHubCheckpoint(modelDirFlag(values.model), { onProgress: downloadProgress(io) });
+    const info = await modelInfo(typeof hub === 'string' ? hub : values.model, dtype ? { dtype } : {});
+    // text unless --json, as for LOOM files
+    io.stdout((values.json ? JSON.stringify(info, null, 2) : Object.entries(info).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`).join('\n')) + '\n');
     return 0;
   }
   const file = positionals[0];

@@ -4,11 +4,12 @@
 import * as fs from 'fs';
 import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIO } from './command';
-import { parseIdList } from './flags';
+import { backendFlag, parseIdList } from './flags';
+import { useBackend } from '../backends';
 import { loadTokenizer } from '../../loaders/tokenizer';
 
 const USAGE = `usage: loom tokenize --tokenizer DIR_OR_FILE (--text TEXT | --texts-file FILE.json | --decode IDS)
-                     [--no-special-tokens] [--skip-special-tokens]
+                     [--no-special-tokens] [--skip-special-tokens] [--backend cpu|wasm|webgpu]
 
 Tokenizes with the tokenizer in DIR (tokenizer.json or vocab.json + merges.txt, plus
 tokenizer_config.json) or the given tokenizer.json, exactly as Hugging Face tokenizers do.
@@ -46,10 +47,13 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       decode: { type: 'string' },
       'no-special-tokens': { type: 'boolean' },
       'skip-special-tokens': { type: 'boolean' },
+      backend: { type: 'string' },
     },
     allowPositionals: false,
     strict: true,
   });
+  const backend = backendFlag(values.backend); // accepted as by every command (tokenizing runs no tensors)
+  if (backend !== undefined) await useBackend(backend);
   if (values.tokenizer === undefined) throw new UsageError('--tokenizer DIR_OR_FILE is required');
   const modes = [values.text, values['texts-file'], values.decode].filter((v) => v !== undefined).length;
   if (modes !== 1) throw new UsageError('give exactly one of --text, --texts-file, --decode');

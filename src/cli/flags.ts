@@ -48,6 +48,19 @@ export function backendFlag(value: string | undefined): BackendName | undefined 
 }
 
 /**
+ * A `--model` value: a URL or Hub id passes as it is; a local path (absolute, `./`, `../`, `~`)
+ * must be an existing directory (or a .gguf file).
+ * @throws UsageError `--model /x: no such directory` / `--model f: not a directory`.
+ */
+export function modelDirFlag(value: string, flag = '--model'): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return value; // http://, https://, file://
+  const exists = fs.existsSync(value);
+  if (exists && !fs.statSync(value).isDirectory() && !/\.gguf$/i.test(value)) throw new UsageError(`${flag} ${value}: not a directory (give the checkpoint folder holding config.json, or a .gguf file)`);
+  if (!exists && /^(\/|\.{1,2}(\/|\\|$)|~|[A-Za-z]:[\\/])/.test(value)) throw new UsageError(`${flag} ${value}: no such directory`);
+  return value;
+}
+
+/**
  * Token ids a flag's value lists: "1,2,3", "1 2 3" or a JSON array "[1,2,3]"; empty gives [].
  * @throws UsageError naming the first item that is not a non-negative integer.
  */

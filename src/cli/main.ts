@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { COMMANDS } from './commands';
 import { UsageError, type CliCommand, type CliIO } from './command';
 import { errorMessage } from '../core/errors';
@@ -16,6 +18,18 @@ async function ensureBackend(): Promise<void> {
   }
 }
 
+/** The `version` of the package.json above this file (src/cli or dist/src/cli). */
+export function packageVersion(): string {
+  for (let dir = __dirname, i = 0; i < 5; i++, dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file)) {
+      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'loom-tfjs' && typeof pkg.version === 'string') return pkg.version;
+    }
+  }
+  return 'unknown';
+}
+
 /** Options of {@link runCli}. */
 export interface RunCliOptions {
   /** The commands it knows (default {@link COMMANDS}); bin/loom.js adds `bench`, tests add their own. */
@@ -29,7 +43,7 @@ export function helpText(commands: readonly CliCommand[] = COMMANDS): string {
   return [
     'loom: LOOM networks and Hugging Face transformers on TensorFlow.js',
     '',
-    'usage: loom <command> [options]     (loom <command> --help for details)',
+    'usage: loom <command> [options]     (loom <command> --help for details; loom --version)',
     '',
     'commands:',
     ...lines,
@@ -45,9 +59,18 @@ export function helpText(commands: readonly CliCommand[] = COMMANDS): string {
 export async function runCli(argv: string[], io: CliIO, options: RunCliOptions = {}): Promise<number> {
   const commands = options.commands ?? COMMANDS;
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    // a bare `loom` is a usage error: help on stderr, exit 2
+    io.stderr(helpText(commands) + '\n');
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     io.stdout(helpText(commands) + '\n');
-    return name === undefined ? 2 : 0;
+    return 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.stdout(`loom-tfjs ${packageVersion()}\n`);
+    return 0;
   }
   const cmd = commands.find((c) => c.name === name);
   if (!cmd) {

@@ -6,6 +6,10 @@
  * `wasm` backend (binaries next to `loom.js`) replaces it as soon as it has started. LOOM's Go boot
  * sequence (`go.run(...)` after `WebAssembly.instantiateStreaming`) resolves only then, and
  * `loomReady` (a promise of the backend name) lets new code wait for it.
+ *
+ * tfjs: when the page loaded tfjs first (`<script src="tf.min.js">`), the bundle uses that `tf`
+ * global instead of its own copy (webpack aliases, scripts/webpack/), so LOOM layers go into the
+ * page's `tf.sequential` and no kernel is registered twice. `loom.tf` is the tfjs in use either way.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as api from '../index';
@@ -27,4 +31,4 @@ const ready: Promise<string> = (async () => {
 
 installGlobals(globalThis);
 installGoShim(globalThis, ready);
-Object.assign(globalThis, { loomTfjs: api, loomReady: ready });
+Object.assign(globalThis, { loomTfjs: api, loomReady: ready, loom: { ...api, tf, ready } });

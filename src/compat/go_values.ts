@@ -3,6 +3,7 @@
  * arguments to Go parameter types, and Go-struct `LayerConfig` objects to and from records.
  */
 import { cloneRecord, emptyRecord, RECORD_FIELDS, type BranchPlacement, type FieldKind, type LayerRecord } from '../core/layer_record';
+import { ACTIVATION_NAMES } from '../core/types';
 import { goF32, goF32Array, goInt, goObject, type GoObject, type GoValue } from '../../loaders/go_json';
 
 /** A failed argument conversion; its message is LOOM's text, e.g. `parameter 0: expected int, got string`. */
@@ -27,6 +28,18 @@ function toInt(v: unknown, at: string): number {
   return Math.trunc(v);
 }
 
+/**
+ * An activation code 0..5 (ACTIVATION_NAMES order). LOOM runs any other integer as linear and
+ * saves it as "linear"; here it is refused (docs/compat.md), as it is almost always a mistake.
+ */
+function toActivation(v: unknown, at: string): number {
+  const code = toInt(v, at);
+  if (code < 0 || code >= ACTIVATION_NAMES.length) {
+    throw new ArgumentError(`${at}: activation code ${code} is out of range, expected 0..${ACTIVATION_NAMES.length - 1} (${ACTIVATION_NAMES.map((n, i) => `${i} ${n}`).join(', ')})`);
+  }
+  return code;
+}
+
 function toF32Array(v: unknown, at: string): Float32Array | null {
   if (v === null || v === undefined) return null;
   if (!Array.isArray(v)) throw new ArgumentError(`${at}: expected slice, got ${goTypeOf(v)}`);
@@ -43,6 +56,7 @@ function toF32Array(v: unknown, at: string): Float32Array | null {
  */
 export function convertArg(v: unknown, goType: string, index: number): unknown {
   const at = `parameter ${index}`;
+  if (goType === 'nn.ActivationType') return toActivation(v, at);
   if (INT_TYPES.has(goType)) return toInt(v, at);
   if (goType === 'float32' || goType === 'float64') {
     if (typeof v !== 'number') throw new ArgumentError(`${at}: expected float, got ${goTypeOf(v)}`);

@@ -22,6 +22,11 @@ export interface DecodeSessionOptions {
   rng: Rng;
   /** Most tokens the session will generate; sizes the KV cache with the prompt. */
   maxNewTokens: number;
+  /**
+   * A cache that already holds the first `fed` prompt ids (from an earlier call, see
+   * `PastKeyValues`): only the rest is prefilled, and the session does not dispose it.
+   */
+  reuse?: { readonly cache: KVCache; readonly fed: number };
 }
 
 /**
@@ -41,7 +46,13 @@ export class DecodeSession {
     private readonly options: DecodeSessionOptions,
   ) {
     this.ids = [...prompt];
-    this.cache = model.createCache(1, Math.min(model.info.maxPositions, prompt.length + options.maxNewTokens));
+    this.cache = options.reuse?.cache ?? model.createCache(1, Math.min(model.info.maxPositions, prompt.length + options.maxNewTokens));
+    this.fed = options.reuse?.fed ?? 0;
+  }
+
+  /** The ids the KV cache holds (prompt and generated ids fed so far). */
+  get cachedIds(): number[] {
+    return this.ids.slice(0, this.fed);
   }
 
   /**
@@ -68,9 +79,9 @@ export class DecodeSession {
     return id;
   }
 
-  /** Frees the KV cache. */
+  /** Frees the KV cache (unless it was given in `reuse`; its owner frees it). */
   dispose(): void {
-    this.cache.dispose();
+    if (!this.options.reuse) this.cache.dispose();
   }
 }
 

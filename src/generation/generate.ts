@@ -7,10 +7,14 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../core/errors';
+import type { WithSnakeCase } from '../core/option_keys';
 import type { CausalLM } from '../transformer/types';
 import { DecodeSession } from './decode_step';
-import { buildLogitsProcessors, type SamplingOptions } from './logits_processors';
-import { createRng, type Rng } from '../core/rng';
+import { buildLogitsProcessors } from './logits_processors';
+import type { GenerateOptions } from './generate_options';
+import { createRng } from '../core/rng';
+import { beamSearch } from './beam_search';
+import { resolveGenerateOptions } from './options';
 import { IncrementalDecoder } from './streamer';
 import type { ChatMessage, Streamer, TextTokenizer } from './types';
 
@@ -37,43 +41,7 @@ export interface GenerateResult {
   stats: GenerationStats;
 }
 
-/** One generated token, as reported to `onToken`. */
-export interface TokenEvent {
-  tokenId: number;
-  /** 0-based index among the generated tokens. */
-  index: number;
-  /** New stable text released with this token (may be empty). */
-  text: string;
-}
-
-/** Options of {@link generate}. */
-export interface GenerateOptions extends SamplingOptions {
-  /** Most tokens to generate. Default 50. */
-  maxNewTokens?: number;
-  /** Always take the most likely token (also when temperature is 0). */
-  greedy?: boolean;
-  /**
-   * Sample instead of taking the top token. Default: true when any of temperature (> 0), topK, topP
-   * or minP is given, else false (greedy, as transformers' `do_sample=False`).
-   */
-  doSample?: boolean;
-  /** Seed of the sampling RNG: same seed, same tokens. Default: random. */
-  seed?: number;
-  /** A custom RNG (overrides `seed`). */
-  rng?: Rng;
-  /** Ids that end generation. Default: the model's eos ids, else the tokenizer's eos id. */
-  stopTokenIds?: readonly number[];
-  /** Strings that end generation; the text is cut just before the first one. */
-  stopStrings?: readonly string[];
-  /** Checked between tokens: when aborted, generation ends with `finishReason: 'abort'`. */
-  signal?: AbortSignal;
-  /** Called after each generated token. */
-  onToken?: (event: TokenEvent) => void;
-  /** A transformers.js-style streamer (`put(ids)`, `end()`). */
-  streamer?: Streamer;
-  /** Add the tokenizer's special tokens (e.g. BOS) when the prompt is a string. Default true. */
-  addSpecialTokens?: boolean;
-}
+export type { GenerateOptions, TokenEvent } from './generate_options';
 
 /** A prompt: text, chat messages (rendered with the chat template plus the generation prompt) or token ids. */
 export type GenerateInput = string | readonly ChatMessage[] | ArrayLike<number>;
@@ -102,7 +70,6 @@ function checkOptions(o: GenerateOptions, vocabSize: number, ids: readonly numbe
     throw new ConfigError(`generate: temperature is ${o.temperature}, expected a finite number >= 0`);
   }
   if (o.topK !== undefined && (!Number.isInteger(o.topK) || o.topK < 0)) throw new ConfigError(`generate: topK is ${o.topK}, expected an integer >= 0`);
-  if (ids.length === 0) throw new ConfigError('generate: the prompt has no tokens, expected at least one');
   ids.forEach((id, i) => {
     if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
       throw new ConfigError(`generate: prompt id ${id} at index ${i} is out of range, expected an integer in [0, ${vocabSize})`);
@@ -167,21 +134,35 @@ const abandonedStreams =
     : null;
 
 /**
+ * An empty prompt starts from the model's BOS id, as transformers' `generate` does without
+ * `input_ids` (`bos_token_id` from config.json / generation_config.json, else the tokenizer's).
+ * @throws ConfigError when the prompt is empty and no BOS id is known.
+ */
+function startIds(prompt: number[], model: CausalLM, tokenizer: TextTokenizer | null): number[] {
+  if (prompt.length > 0) return prompt;
+  const bos = model.info.bosTokenId ?? tokenizer?.bosTokenId;
+  if (bos === undefined) throw new ConfigError('generate: the prompt has no tokens and the model has no bos_token_id to start from, expected at least one token');
+  return [bos];
+}
+
+/**
  * Generates tokens one at a time, yielding each stable text piece (non-empty); the iterator's return
  * value is the {@link GenerateResult}. Finishing, breaking out of a `for await` loop or calling
  * `return()` ends generation and frees the KV cache at once. A stream that is dropped half-way
  * (never finished nor returned) keeps its cache until the iterator is garbage-collected, when it
  * is freed; call `return()` to free it deterministically.
- * @throws ConfigError for bad options, a prompt out of range or longer than the model's context.
+ * Options: camelCase or transformers' snake_case names, over the model's generation_config.json
+ * defaults ({@link resolveGenerateOptions}).
+ * @throws ConfigError for bad or unknown options, a prompt out of range or longer than the model's context.
  */
 export function generateStream(
   model: CausalLM,
   tokenizer: TextTokenizer | null,
   input: GenerateInput,
-  options: GenerateOptions = {},
+  callOptions: WithSnakeCase<GenerateOptions> = {},
 ): AsyncGenerator<string, GenerateResult, undefined> {
   const holder: SessionHolder = { session: null };
-  const it = streamTokens(model, tokenizer, input, options, holder);
+  const it = streamTokens(model, tokenizer, input, callOptions, holder);
   abandonedStreams?.register(it, holder);
   return it;
 }
@@ -190,10 +171,11 @@ async function* streamTokens(
   model: CausalLM,
   tokenizer: TextTokenizer | null,
   input: GenerateInput,
-  options: GenerateOptions,
+  callOptions: WithSnakeCase<GenerateOptions>,
   holder: SessionHolder,
 ): AsyncGenerator<string, GenerateResult, undefined> {
-  const prompt = promptIds(tokenizer, input, options.addSpecialTokens ?? true);
+  const options = resolveGenerateOptions(model.info, callOptions);
+  const prompt = startIds(promptIds(tokenizer, input, options.addSpecialTokens ?? true), model, tokenizer);
   const { vocabSize, maxPositions, eosTokenIds } = model.info;
   checkOptions(options, vocabSize, prompt);
   const maxNew = options.maxNewTokens ?? 50;
@@ -201,13 +183,15 @@ async function* streamTokens(
     throw new ConfigError(`generate: prompt has ${prompt.length} tokens, expected fewer than the model's ${maxPositions} positions`);
   }
   const sampling = isSampling(options);
-  const processors = buildLogitsProcessors(options, sampling);
   const rng = options.rng ?? createRng(options.seed);
   const stopIds = new Set(options.stopTokenIds ?? (eosTokenIds.length > 0 ? eosTokenIds : tokenizer?.eosTokenId !== undefined ? [tokenizer.eosTokenId] : []));
+  const processors = buildLogitsProcessors(options, sampling, { promptLength: prompt.length, eosTokenIds: [...stopIds] });
   const stops = (options.stopStrings ?? []).filter((s) => s.length > 0);
   const maxStop = Math.max(0, ...stops.map((s) => s.length));
   const decoder = tokenizer ? new IncrementalDecoder(tokenizer, true) : null;
   const signal = options.signal;
+
+  if ((options.numBeams ?? 1) > 1) return yield* beamGenerate(model, tokenizer, prompt, options, { sampling, maxNew, stopIds, processors });
 
   const generated: number[] = [];
   let finishReason: FinishReason = 'length';
@@ -219,11 +203,14 @@ async function* streamTokens(
   let decodeStart = 0;
   let decodeEnd = 0;
   let session: DecodeSession | null = null;
+  let failed = false;
   options.streamer?.put(prompt);
   try {
     if (maxNew > 0 && signal?.aborted) finishReason = 'abort';
     if (maxNew > 0 && !signal?.aborted) {
-      session = new DecodeSession(model, prompt, { processors, sampling, rng, maxNewTokens: maxNew });
+      const past = options.pastKeyValues;
+      if (past && past.model !== model) throw new ConfigError('generate: pastKeyValues belongs to another model');
+      session = new DecodeSession(model, prompt, { processors, sampling, rng, maxNewTokens: maxNew, ...(past ? { reuse: past.prepare(prompt, maxNew) } : {}) });
       holder.session = session;
       const t0 = now();
       let logits = await readLogits(session.forward());
@@ -275,7 +262,12 @@ async function* streamTokens(
       const rest = decoder.flush();
       if (rest) yield rest;
     }
+  } catch (e) {
+    failed = true;
+    options.pastKeyValues?.dispose(); // the cache may hold part of a failed step: start afresh next time
+    throw e;
   } finally {
+    if (session && options.pastKeyValues && !failed) options.pastKeyValues.update(session.cachedIds);
     session?.dispose();
     holder.session = null;
     options.streamer?.end();
@@ -296,7 +288,49 @@ async function* streamTokens(
 }
 
 /**
- * Generates a continuation of `input` (text, chat messages or ids) with `model`.
+ * The beam-search path of {@link generateStream}: the whole result at once (one text piece), the
+ * streamer and `onToken` told after the search.
+ * @throws ConfigError for beam search with sampling (transformers' beam sampling is not implemented).
+ */
+async function* beamGenerate(
+  model: CausalLM,
+  tokenizer: TextTokenizer | null,
+  prompt: number[],
+  options: GenerateOptions,
+  run: { sampling: boolean; maxNew: number; stopIds: ReadonlySet<number>; processors: ReturnType<typeof buildLogitsProcessors> },
+): AsyncGenerator<string, GenerateResult, undefined> {
+  if (run.sampling) throw new ConfigError('generate: numBeams > 1 with sampling (beam sampling) is not supported; pass doSample: false (do_sample: false)');
+  const t0 = now();
+  const r = beamSearch(model, prompt, {
+    numBeams: options.numBeams as number,
+    maxNewTokens: run.maxNew,
+    stopTokenIds: run.stopIds,
+    processors: run.processors,
+    ...(options.lengthPenalty !== undefined ? { lengthPenalty: options.lengthPenalty } : {}),
+    ...(options.earlyStopping !== undefined ? { earlyStopping: options.earlyStopping } : {}),
+  });
+  const seconds = (now() - t0) / 1000;
+  const ids = r.tokenIds;
+  const stopped = ids.length > 0 && run.stopIds.has(ids[ids.length - 1] as number);
+  let text = tokenizer ? tokenizer.decode(stopped ? ids.slice(0, -1) : ids, { skipSpecialTokens: true }) : '';
+  const cut = findStop(text, (options.stopStrings ?? []).filter((s) => s.length > 0), 0);
+  if (cut >= 0) text = text.slice(0, cut);
+  options.streamer?.put(prompt);
+  if (ids.length > 0) options.streamer?.put(ids);
+  options.streamer?.end();
+  ids.forEach((tokenId, index) => options.onToken?.({ tokenId, index, text: index === ids.length - 1 ? text : '' }));
+  if (text) yield text;
+  return {
+    text,
+    tokenIds: ids,
+    finishReason: stopped || cut >= 0 ? 'stop' : 'length',
+    stats: { promptTokens: prompt.length, generatedTokens: ids.length, prefillTokensPerSecond: 0, decodeTokensPerSecond: seconds > 0 ? ids.length / seconds : 0 },
+  };
+}
+
+/**
+ * Generates a continuation of `input` (text, chat messages or ids) with `model`; options as
+ * {@link generateStream}.
  * `tokenizer` may be null for id prompts (the result's text is then empty).
  * @returns text, generated ids, why it ended, and timing.
  * @throws ConfigError for bad options, a prompt out of range or longer than the model's context.
@@ -305,7 +339,7 @@ export async function generate(
   model: CausalLM,
   tokenizer: TextTokenizer | null,
   input: GenerateInput,
-  options: GenerateOptions = {},
+  options: WithSnakeCase<GenerateOptions> = {},
 ): Promise<GenerateResult> {
   const it = generateStream(model, tokenizer, input, options);
   for (;;) {

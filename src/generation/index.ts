@@ -6,3 +6,7 @@ export * from './sampler';
 export * from './streamer';
 export * from './decode_step';
 export * from './generate';
+export * from './ban_processors';
+export * from './options';
+export * from './beam_search';
+export * from './past_key_values';

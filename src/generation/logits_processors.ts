@@ -6,6 +6,7 @@
  * `TopPLogitsWarper` and `MinPLogitsWarper`, applied in that order.
  */
 import { ConfigError } from '../core/errors';
+import { badWordsProcessor, minNewTokensProcessor, noRepeatNgramProcessor } from './ban_processors';
 
 /** Rewrites next-token scores (V) given every token id so far (prompt included); returns `scores`. */
 export type LogitsProcessor = (scores: Float32Array, inputIds: readonly number[]) => Float32Array;
@@ -129,17 +130,37 @@ export interface SamplingOptions {
   minP?: number;
   /** transformers' repetition penalty over every id so far, prompt included (1 or undefined: off). */
   repetitionPenalty?: number;
+  /** No eos before this many new tokens (0 or undefined: off). Needs the prompt length. */
+  minNewTokens?: number;
+  /** Never repeat an n-gram of this size (0 or undefined: off). */
+  noRepeatNgramSize?: number;
+  /** Token-id sequences that must not be generated. */
+  badWordsIds?: readonly (readonly number[])[];
+}
+
+/** What the length-aware processors need to know about the current generation. */
+export interface ProcessorContext {
+  /** Ids of the prompt (the first ids the processors see). */
+  readonly promptLength: number;
+  /** Ids that end generation (forbidden by `minNewTokens`). */
+  readonly eosTokenIds: readonly number[];
 }
 
 /**
- * The processor chain for `options`, in transformers' order: repetition penalty, then (only when
- * sampling) temperature, top-k, top-p, min-p.
- * @throws ConfigError for out-of-range values.
+ * The processor chain for `options`, in transformers' order: repetition penalty, no-repeat n-gram,
+ * bad words, min new tokens, then (only when sampling) temperature, top-k, top-p, min-p.
+ * @throws ConfigError for out-of-range values, or `minNewTokens` without a `context`.
  */
-export function buildLogitsProcessors(options: SamplingOptions, sampling: boolean): LogitsProcessor[] {
+export function buildLogitsProcessors(options: SamplingOptions, sampling: boolean, context?: ProcessorContext): LogitsProcessor[] {
   const chain: LogitsProcessor[] = [];
-  const { temperature, topK, topP, minP, repetitionPenalty } = options;
+  const { temperature, topK, topP, minP, repetitionPenalty, minNewTokens, noRepeatNgramSize, badWordsIds } = options;
   if (repetitionPenalty !== undefined && repetitionPenalty !== 1) chain.push(repetitionPenaltyProcessor(repetitionPenalty));
+  if (noRepeatNgramSize !== undefined && noRepeatNgramSize !== 0) chain.push(noRepeatNgramProcessor(noRepeatNgramSize));
+  if (badWordsIds !== undefined && badWordsIds.length > 0) chain.push(badWordsProcessor(badWordsIds));
+  if (minNewTokens !== undefined && minNewTokens !== 0) {
+    if (!context) throw new ConfigError('minNewTokens: needs the prompt length and eos ids (a ProcessorContext)');
+    chain.push(minNewTokensProcessor(minNewTokens, context.promptLength, context.eosTokenIds));
+  }
   if (!sampling) return chain;
   if (temperature !== undefined && temperature !== 1) chain.push(temperatureProcessor(temperature));
   if (topK !== undefined && topK !== 0) chain.push(topKProcessor(topK));

@@ -8,6 +8,7 @@
  * O(n) decoding, not O(n^2).
  * Ref: huggingface/tokenizers `DecodeStream`; text-generation-inference `decode_token`.
  */
+import { normalizeOptionKeys, type WithSnakeCase } from '../core/option_keys';
 import type { Streamer, TextTokenizer } from './types';
 
 const REPLACEMENT = '\uFFFD';
@@ -115,9 +116,15 @@ export interface TextStreamerOptions {
   skipPrompt?: boolean;
   /** Drop special tokens from the text. Default true. */
   skipSpecialTokens?: boolean;
-  /** Receives each stable text piece; default: write to stdout (Node) or console.log. */
+  /** Receives each stable text piece; default: write to stdout (Node) or console.log. transformers.js: `callback_function`. */
   callback?: (text: string) => void;
+  /** Receives the ids of each `put` (after `skipPrompt`); transformers.js: `token_callback_function`. */
+  tokenCallback?: (ids: readonly number[]) => void;
+  /** transformers.js's `decode_kwargs`: only `skip_special_tokens` / `skipSpecialTokens` is read. */
+  decodeKwargs?: { readonly skip_special_tokens?: boolean; readonly skipSpecialTokens?: boolean };
 }
+
+const STREAMER_KEYS = ['skipPrompt', 'skipSpecialTokens', 'callback', 'tokenCallback', 'decodeKwargs'] as const satisfies readonly (keyof TextStreamerOptions)[];
 
 function defaultPrint(text: string): void {
   const out = typeof process !== 'undefined' ? process.stdout : undefined;
@@ -134,12 +141,26 @@ export class TextStreamer implements Streamer {
   private promptSeen = false;
   private readonly print: (text: string) => void;
 
+  private options: TextStreamerOptions;
+
+  /**
+   * @param options camelCase or transformers.js names (`skip_prompt`, `skip_special_tokens`,
+   *   `callback_function`, `token_callback_function`).
+   * @throws ConfigError for an unknown option key (naming the closest valid one).
+   */
   constructor(
     private readonly tokenizer: TextTokenizer,
-    private readonly options: TextStreamerOptions = {},
+    options: WithSnakeCase<TextStreamerOptions> & { readonly callback_function?: (text: string) => void; readonly token_callback_function?: (ids: readonly number[]) => void } = {},
   ) {
-    this.decoder = new IncrementalDecoder(tokenizer, options.skipSpecialTokens ?? true);
-    this.print = options.callback ?? defaultPrint;
+    this.options = normalizeOptionKeys(options, {
+      keys: STREAMER_KEYS,
+      aliases: { callback_function: 'callback', token_callback_function: 'tokenCallback' },
+      where: 'TextStreamer',
+    }) as TextStreamerOptions;
+    const kw = normalizeOptionKeys(this.options.decodeKwargs, { keys: ['skipSpecialTokens'], where: 'TextStreamer decode_kwargs' }) as { skipSpecialTokens?: boolean };
+    if (kw.skipSpecialTokens !== undefined && this.options.skipSpecialTokens === undefined) this.options = { ...this.options, skipSpecialTokens: kw.skipSpecialTokens };
+    this.decoder = new IncrementalDecoder(tokenizer, this.options.skipSpecialTokens ?? true);
+    this.print = this.options.callback ?? defaultPrint;
   }
 
   /** Receives the prompt ids (first call) or new ids. */
@@ -148,6 +169,7 @@ export class TextStreamer implements Streamer {
       this.promptSeen = true;
       if (this.options.skipPrompt) return;
     }
+    this.options.tokenCallback?.(ids);
     this.decoder.push(...ids);
     const piece = this.decoder.take();
     if (piece) this.print(piece);

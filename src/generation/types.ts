@@ -16,6 +16,8 @@ export interface TextTokenizer {
   decode(ids: ArrayLike<number>, options?: { skipSpecialTokens?: boolean }): string;
   applyChatTemplate(messages: readonly ChatMessage[], options?: { addGenerationPrompt?: boolean }): number[];
   readonly eosTokenId?: number;
+  /** Start id for an empty prompt when the model's config names none. */
+  readonly bosTokenId?: number;
 }
 
 /** A transformers.js-style streamer: receives the prompt ids once, then each new id, then `end()`. */

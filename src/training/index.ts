@@ -3,6 +3,8 @@
  * evaluation (`evaluateNetwork`). Ref: loom-spec/training.md.
  */
 export { train, trainSync } from './train';
+export { resolveFitOptions, TFJS_LOSS_NAMES } from './fit_options';
+export type { FitStyleOptions, TfjsLossName } from './fit_options';
 export type {
   BatchData,
   TrainingBatch,

@@ -7,6 +7,8 @@ import type * as tf from '@tensorflow/tfjs';
 import { TrainingError } from '../core/errors';
 import type { TrainableModel } from './trainable';
 import { trainLoop, type LoopHooks, type LoopYield } from './train_loop';
+import type { WithSnakeCase } from '../core/option_keys';
+import { resolveFitOptions, type FitStyleOptions } from './fit_options';
 import type { TrainingBatch, TrainOptions, TrainResult } from './types';
 
 function readSync(t: tf.Scalar): number {
@@ -32,12 +34,16 @@ function checkBatches(batches: readonly TrainingBatch[]): void {
  *
  * Ref: loom-spec/training.md sections 2-3 (with `{type: 'sgd'}`, the default, a Dense-only
  * network trains to LOOM's numbers).
- * @throws ConfigError on bad options; ShapeError when a batch does not fit the network;
+ * Options may also be written as tfjs's `fit` takes them (`optimizer: 'adam'`, `loss:
+ * 'meanSquaredError'`, `batchSize`, `validationSplit`, `validationData`, `verbose`; see
+ * {@link resolveFitOptions}); unknown keys are refused naming the closest valid one.
+ * @throws ConfigError on bad or unknown options; ShapeError when a batch does not fit the network;
  *   TrainingError when a batch loss is NaN/Inf (names epoch and batch; weights are those before that batch).
  */
-export async function train(network: TrainableModel, batches: readonly TrainingBatch[], options: TrainOptions): Promise<TrainResult> {
+export async function train(network: TrainableModel, batches: readonly TrainingBatch[], fitOptions: TrainOptions | WithSnakeCase<FitStyleOptions>): Promise<TrainResult> {
   checkBatches(batches);
-  const gen = trainLoop(network, batches, options);
+  const { batches: trainBatches, options } = resolveFitOptions(network, batches, fitOptions);
+  const gen = trainLoop(network, trainBatches, options);
   const every = options.yieldEveryMs ?? 50;
   let lastYield = performance.now();
   let r = gen.next();
@@ -62,9 +68,10 @@ export async function train(network: TrainableModel, batches: readonly TrainingB
  * Synchronous {@link train} (no event-loop yields, so `signal` can only be aborted from callbacks).
  * Same semantics and errors.
  */
-export function trainSync(network: TrainableModel, batches: readonly TrainingBatch[], options: TrainOptions): TrainResult {
+export function trainSync(network: TrainableModel, batches: readonly TrainingBatch[], fitOptions: TrainOptions | WithSnakeCase<FitStyleOptions>): TrainResult {
   checkBatches(batches);
-  return runSync(network, batches, options);
+  const { batches: trainBatches, options } = resolveFitOptions(network, batches, fitOptions);
+  return runSync(network, trainBatches, options);
 }
 
 /** @internal Sync driver shared with the LOOM facade. */

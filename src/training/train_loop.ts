@@ -61,7 +61,11 @@ function prepare(network: TrainableModel, batches: readonly TrainingBatch[], own
   });
 }
 
-function checkOptions(o: TrainOptions): void {
+function checkOptions(o: TrainOptions, network: TrainableModel): void {
+  const bs = o.batchSize;
+  if (bs !== undefined && (!Number.isInteger(bs) || bs < 1 || bs % network.batchSize !== 0)) {
+    throw new ConfigError(`batchSize must be a positive multiple of the network's batch size ${network.batchSize} (samples per batch given), got ${bs}`);
+  }
   if (!Number.isInteger(o.epochs) || o.epochs <= 0) {
     throw new ConfigError(`epochs must be a positive integer, got ${o.epochs}`);
   }
@@ -111,7 +115,7 @@ export function* trainLoop(
   options: TrainOptions,
   hooks: LoopHooks = {},
 ): Generator<LoopYield, TrainResult, number> {
-  checkOptions(options);
+  checkOptions(options, network);
   const start = performance.now();
   const owned: tf.Tensor[] = [];
   const lossFn: LossFunction = resolveLoss(options.loss);
@@ -138,8 +142,12 @@ export function* trainLoop(
     const val = prepare(network, options.validation?.batches ?? [], owned, 'validation');
     const rng = createRng(options.seed);
     const order = train.map((_, i) => i);
+    // batches per optimizer step (tfjs's batchSize in samples / the network's batch size); the
+    // last step of an epoch takes what is left, as tfjs's last batch
+    const perStep = options.batchSize === undefined ? 1 : options.batchSize / network.batchSize;
+    const steps = Math.ceil(train.length / perStep);
     const epochs = options.epochs;
-    const totalSteps = epochs * train.length;
+    const totalSteps = epochs * steps;
     const every = options.validation?.everyEpochs ?? 1;
     const es = options.earlyStopping;
     const monitor = es?.monitor ?? (val.length ? 'valLoss' : 'loss');
@@ -151,7 +159,7 @@ export function* trainLoop(
     let currentLr = Number.NaN;
     let bestMonitored = Infinity;
     let sinceBest = 0;
-    options.progress?.onStart?.({ epochs, batches: train.length });
+    options.progress?.onStart?.({ epochs, batches: steps });
 
     outer: for (let epoch = 0; epoch < epochs; epoch++) {
       if (options.shuffle) {
@@ -161,29 +169,37 @@ export function* trainLoop(
         }
       }
       let total = 0;
-      for (let bi = 0; bi < order.length; bi++) {
+      let seen = 0;
+      for (let bi = 0; bi < steps; bi++) {
         if (options.signal?.aborted) {
           stopReason = 'aborted';
           break outer;
         }
-        const idx = order[bi] as number;
-        const b = train[idx] as PreparedBatch;
+        const group = order.slice(bi * perStep, (bi + 1) * perStep); // batches of this step
+        const idx = group[0] as number;
         const lr = learningRateAt(options.schedule, baseLr, { step, epoch, totalSteps });
         if (manageLr && lr !== currentLr) {
           setOptimizerLearningRate(optimizer, lr);
           currentLr = lr;
         }
         const { value, grads } = tf.tidy(() => {
+          // one step over `group`: mean loss and mean gradients of its batches (tfjs's batchSize)
+          const lossOf = (b: PreparedBatch): tf.Scalar => lossFn(network.forwardTensor(b.x, { training: true }), b.t);
+          const parts = group.map((i) => train[i] as PreparedBatch);
           if (vars.length === 0) {
             // Nothing to train (e.g. a Softmax-only network): report the loss, take no step.
-            return { value: lossFn(network.forwardTensor(b.x, { training: true }), b.t), grads: {} as tf.NamedTensorMap };
+            return { value: tf.div(tf.addN(parts.map(lossOf)), parts.length) as tf.Scalar, grads: {} as tf.NamedTensorMap };
           }
-          const r = tf.variableGrads(() => lossFn(network.forwardTensor(b.x, { training: true }), b.t), vars);
+          const runs = parts.map((b) => tf.variableGrads(() => lossOf(b), vars));
           // Every variable gets a gradient (zeros where none flows): tfjs optimizers index their
           // slots by position in this map, so its key set must not change between steps.
           const full: tf.NamedTensorMap = {};
-          for (const v of vars) full[v.name] = r.grads[v.name] ?? tf.zerosLike(v);
-          return { value: r.value, grads: clip > 0 ? clipByGlobalNorm(full, clip) : full };
+          for (const v of vars) {
+            const gs = runs.map((r) => r.grads[v.name] ?? tf.zerosLike(v));
+            full[v.name] = gs.length === 1 ? (gs[0] as tf.Tensor) : tf.div(tf.addN(gs), gs.length);
+          }
+          const value = runs.length === 1 ? (runs[0] as { value: tf.Scalar }).value : (tf.div(tf.addN(runs.map((r) => r.value)), runs.length) as tf.Scalar);
+          return { value, grads: clip > 0 ? clipByGlobalNorm(full, clip) : full };
         });
         pending = grads;
         let loss: number;
@@ -194,7 +210,7 @@ export function* trainLoop(
         }
         if (!Number.isFinite(loss) && !hooks.continueOnNonFinite) {
           throw new TrainingError(
-            `loss is ${loss} at epoch ${epoch + 1}/${epochs}, batch ${bi + 1}/${order.length} ` +
+            `loss is ${loss} at epoch ${epoch + 1}/${epochs}, batch ${bi + 1}/${steps} ` +
               `(batch index ${idx} in the given list); training stopped before this batch's update`,
           );
         }
@@ -203,15 +219,16 @@ export function* trainLoop(
         tf.dispose(grads);
         pending = null;
         step++;
-        total += loss;
+        total += loss * group.length; // weighted by batches, so the epoch mean is per sample (as tfjs)
+        seen += group.length;
         options.callbacks?.onBatchEnd?.({ epoch, batch: bi, batchIndex: idx, loss, learningRate: lr, step });
         options.progress?.onBatch?.({
           epoch,
           epochs,
           batch: bi + 1,
-          batches: order.length,
+          batches: steps,
           loss,
-          epochLoss: total / (bi + 1),
+          epochLoss: total / seen,
           learningRate: lr,
           elapsedMs: performance.now() - start,
         });

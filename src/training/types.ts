@@ -97,6 +97,11 @@ export interface TrainOptions {
   readonly weightDecay?: number;
   /** Learning-rate schedule. Default constant. */
   readonly schedule?: ScheduleConfig;
+  /**
+   * Samples per optimizer step, as tfjs's `fit` (a multiple of `network.batchSize`): that many
+   * samples' batches are combined, their loss and gradients averaged. Default: one batch per step.
+   */
+  readonly batchSize?: number;
   /** Shuffle the batch order every epoch. Default false (LOOM's order). */
   readonly shuffle?: boolean;
   /** Seed of the shuffle. Default random. */

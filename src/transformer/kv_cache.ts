@@ -62,6 +62,25 @@ export class DecoderKVCache implements KVCache {
     this.filled += n;
   }
 
+  /**
+   * Keeps only the first `length` positions (to reuse a cache whose tail no longer matches the
+   * next prompt). Frees the cut tensors.
+   * @throws ShapeError when `length` is negative or more than the positions filled.
+   */
+  truncate(length: number): void {
+    this.checkLive();
+    if (!Number.isInteger(length) || length < 0 || length > this.filled) throw new ShapeError(`KV cache: truncate to ${length}, expected an integer in [0, ${this.filled}]`);
+    if (length === this.filled) return;
+    for (const byLayer of [this.keysByLayer, this.valuesByLayer]) {
+      byLayer.forEach((t, i) => {
+        if (!t) return;
+        byLayer[i] = length === 0 ? null : (t.slice([0, 0, 0, 0], [-1, -1, length, -1]) as tf.Tensor4D); // (B, nKVHeads, length, headDim)
+        t.dispose();
+      });
+    }
+    this.filled = length;
+  }
+
   /** True after {@link dispose}. */
   get isDisposed(): boolean {
     return this.disposed;

@@ -62,11 +62,12 @@ export class DecoderLM implements CausalLM {
     /** Parameters in the checkpoint tensors that were used. */
     readonly parameterCount: number,
   ) {
-    const { modelType, vocabSize, maxPositions, eosTokenIds, bosTokenId, padTokenId } = config;
+    const { modelType, vocabSize, maxPositions, eosTokenIds, bosTokenId, padTokenId, generationDefaults } = config;
     this.infoNow = {
       modelType, vocabSize, maxPositions, eosTokenIds, dtype: 'fp32',
       ...(bosTokenId !== undefined ? { bosTokenId } : {}),
       ...(padTokenId !== undefined ? { padTokenId } : {}),
+      ...(generationDefaults !== undefined ? { generationDefaults } : {}),
     };
   }
 

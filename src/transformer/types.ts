@@ -20,6 +20,22 @@ export interface CausalLMInfo {
   readonly padTokenId?: number;
   /** Storage format of the weight matrices ('fp32' on the tfjs op chain; the kernels may hold bf16 / q8 / q4). */
   readonly dtype?: WeightDtype;
+  /** Generation defaults from generation_config.json (applied under the call's own options). */
+  readonly generationDefaults?: GenerationDefaults;
+}
+
+/** The sampling defaults a generation_config.json may carry, in camelCase (loaders/generation_config). */
+export interface GenerationDefaults {
+  readonly doSample?: boolean;
+  readonly temperature?: number;
+  readonly topK?: number;
+  readonly topP?: number;
+  readonly minP?: number;
+  readonly maxNewTokens?: number;
+  readonly repetitionPenalty?: number;
+  readonly minNewTokens?: number;
+  readonly noRepeatNgramSize?: number;
+  readonly badWordsIds?: readonly (readonly number[])[];
 }
 
 /** A per-model KV cache for a batch of sequences; owned by the caller, freed with `dispose()`. */
@@ -30,6 +46,8 @@ export interface KVCache {
   readonly length: number;
   /** Capacity in positions. */
   readonly maxLength: number;
+  /** Keeps only the first `length` positions (optional: caches without it are rebuilt instead). */
+  truncate?(length: number): void;
   dispose(): void;
 }
 
