@@ -280,7 +280,7 @@ describe('hub ids through the Hugging Face cache', () => {
       expect(await runCli(['generate', '--model', builtinModelPath(), ...args], local.io)).toBe(0);
       expect(JSON.parse(hubRun.stdout()).ids).toEqual(JSON.parse(local.stdout()).ids);
       const info = bufferIO();
-      expect(await runCli(['info', '--model', 'loom/names'], info.io)).toBe(0);
+      expect(await runCli(['info', '--model', 'loom/names', '--json'], info.io)).toBe(0);
       expect(JSON.parse(info.stdout())).toMatchObject({ modelType: 'llama', vocabSize: 59 });
       const again = bufferIO();
       expect(await runCli(['generate', '--model', 'loom/names', ...args], again.io)).toBe(0);
