@@ -10,12 +10,13 @@
  *
  *   npm run build && node dist/bench/peer.js [--peer DIR] [--scripts DIR] [--threads 1,2] [--rounds 3]
  *     [--graph std|ms] [--dtypes fp32,bf16,q8,q4] [--out FILE]
+ *   node dist/bench/peer.js --contended [--threads 1,2]: ours with another process spinning on one core
  * Our fp32 and bf16 rows run beside the peer's fp32 graph; q8 and q4 beside its dq8 graph (int8
  * weights with DynamicQuantizeMatMul: transformers.js's default q8 on wasm). A peer run is shared by
  * the rows of one round that compare against the same graph and thread count.
  * or `npm run bench -- peer` (settings from LOOM_PEER_DIR, LOOM_PEER_THREADS, LOOM_PEER_ROUNDS).
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'node:util';
@@ -140,6 +141,38 @@ export function runPeerBench(o: PeerBenchOptions): { settings: Record<string, un
   return { settings: { graph: o.graph, rounds: o.rounds, threads: o.threads, dtypes, hf }, rows };
 }
 
+/** Our decode with one core kept busy by another process: 1 thread vs N threads, interleaved. */
+export interface ContendedRow {
+  threads: number;
+  runs: RunLine[];
+  decodeTokS: number | null;
+}
+
+/**
+ * Runs `loom_decode.js` (fp32) at each thread count while a second process spins on one core, round
+ * by round: the pool must degrade towards 1-thread speed, never far below it (issue: "2 threads while
+ * another process keeps one core busy: not slower than 1 thread by more than 10%").
+ */
+export function runContended(o: Pick<PeerBenchOptions, 'peerDir' | 'scriptsDir' | 'root' | 'threads' | 'rounds' | 'log'>): ContendedRow[] {
+  const scripts = o.scriptsDir ?? o.peerDir;
+  const hf = path.join(o.peerDir, 'hf', 'smollm2-135m-shape');
+  const rows: ContendedRow[] = o.threads.map((threads) => ({ threads, runs: [], decodeTokS: null }));
+  const busy = spawn(process.execPath, ['-e', 'const end = Date.now() + 3600e3; while (Date.now() < end) {}'], { stdio: 'ignore' });
+  try {
+    for (let r = 0; r < o.rounds; r++) {
+      for (const row of rows) {
+        const line = runJson([path.join(scripts, 'loom_decode.js'), o.root, hf, '--threads', String(row.threads)], o.root);
+        row.runs.push(line);
+        o.log?.(`contended round ${r + 1} threads ${row.threads}: ${line.decodeTokS ?? line.error} tok/s`);
+      }
+    }
+  } finally {
+    busy.kill('SIGKILL');
+  }
+  for (const row of rows) row.decodeTokS = med(row.runs.map((x) => x.decodeTokS));
+  return rows;
+}
+
 /** Markdown table of a peer result. */
 export function peerMarkdown(r: { rows: PeerRow[] }): string {
   const f = (x: number | null, d = 2) => (x === null ? '-' : x.toFixed(d));
@@ -182,22 +215,31 @@ export const peerBenchmark: Benchmark = {
 if (require.main === module) {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { peer: { type: 'string' }, scripts: { type: 'string' }, threads: { type: 'string' }, rounds: { type: 'string' }, graph: { type: 'string' }, dtypes: { type: 'string' }, out: { type: 'string' } },
+    options: {
+      peer: { type: 'string' }, scripts: { type: 'string' }, threads: { type: 'string' }, rounds: { type: 'string' }, graph: { type: 'string' },
+      dtypes: { type: 'string' }, contended: { type: 'boolean' }, out: { type: 'string' },
+    },
     strict: true,
   });
   const root = path.resolve(__dirname, '..', '..');
-  const result = runPeerBench({
+  const common = {
     peerDir: values.peer ?? DEFAULT_PEER,
     ...(values.scripts ? { scriptsDir: values.scripts } : {}),
     root,
     threads: intList(values.threads ?? '1,2'),
     rounds: Number(values.rounds ?? 3),
-    graph: values.graph === 'ms' ? 'ms' : 'std',
-    dtypes: dtypeList(values.dtypes ?? 'fp32'),
-    log: (l) => process.stderr.write(`${l}\n`),
-  });
-  const out = values.out ?? path.join(root, 'bench', 'results', 'peer.json');
+    log: (l: string) => process.stderr.write(`${l}\n`),
+  };
+  const out = values.out ?? path.join(root, 'bench', 'results', values.contended ? 'peer_contended.json' : 'peer.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-  process.stdout.write(peerMarkdown(result));
+  if (values.contended) {
+    // npm run build && node dist/bench/peer.js --contended [--threads 1,2] [--rounds 3]
+    const rows = runContended(common);
+    fs.writeFileSync(out, JSON.stringify({ settings: { contended: true, rounds: common.rounds }, rows }, null, 2) + '\n');
+    process.stdout.write(['| threads (one core busy) | loom decode tok/s |', '|---:|---:|', ...rows.map((r) => `| ${r.threads} | ${r.decodeTokS?.toFixed(2) ?? '-'} |`)].join('\n') + '\n');
+  } else {
+    const result = runPeerBench({ ...common, graph: values.graph === 'ms' ? 'ms' : 'std', dtypes: dtypeList(values.dtypes ?? 'fp32') });
+    fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+    process.stdout.write(peerMarkdown(result));
+  }
 }
