@@ -17,6 +17,15 @@ export const OP = { linearF32: 1, linearBf16: 2, linearQ8: 3, linearQ4: 4, atten
 /** Spin iterations before sleeping (an `Atomics.load` each, roughly 20-50 microseconds). */
 export const POOL_SPIN = 20000;
 
+/** A caller's wait longer than this (ms) for the workers' last chunks counts as a stall. */
+export const STALL_MS = 0.5;
+/** Parallel jobs per contention-guard window, and stalls in one window that start a solo spell. */
+export const STALL_WINDOW = 64;
+export const STALLS_TO_SOLO = 2;
+/** Jobs of the first solo spell (about 8 decode steps of a 30-layer model) and of the longest. */
+export const SOLO_MIN_JOBS = 2048;
+export const SOLO_MAX_JOBS = 65536;
+
 const JOB_WORDS = 32;
 const STACK_BYTES = 131072;
 
@@ -39,6 +48,10 @@ export class KernelPool {
   private seq = 0;
   private readonly block = canBlock();
   private stopped = false;
+  private solo = 0;
+  private soloSpell = SOLO_MIN_JOBS;
+  private stalls = 0;
+  private windowJobs = 0;
 
   private constructor(
     private readonly exports: KernelExports,
@@ -90,6 +103,8 @@ export class KernelPool {
   /**
    * Runs one job: `nchunks` chunks of `op` (chunk i covers [i * chunk, (i + 1) * chunk) of the op's
    * split axis) with the op's arguments (int32 words; see pool.c). Returns when every chunk is done.
+   * A one-chunk job, or any job while the pool is in a solo spell (see {@link noteWait}), runs on the
+   * calling thread alone: the workers are not woken.
    */
   run(op: number, chunk: number, nchunks: number, args: readonly number[]): void {
     const i32 = this.heap.i32();
@@ -101,15 +116,27 @@ export class KernelPool {
     for (let k = 0; k < args.length; k++) i32[j + 8 + k] = args[k]!;
     this.seq = (this.seq + 1) & 0xfff;
     Atomics.store(i32, j, (this.seq << 20) | nchunks);
-    if (this.workers.length > 0) {
-      const c = this.ctlPtr >> 2;
-      Atomics.add(i32, c, 1);
-      Atomics.notify(i32, c);
+    const parallel = this.workers.length > 0 && nchunks > 1 && this.solo === 0;
+    if (this.solo > 0) this.solo--;
+    if (!parallel) {
+      this.exports.loom_pool_work(this.jobPtr);
+      // A worker still spinning from the previous job may have claimed a chunk of this one.
+      if (this.workers.length > 0) this.waitDone(i32, j, nchunks);
+      return;
     }
+    const c = this.ctlPtr >> 2;
+    Atomics.add(i32, c, 1);
+    Atomics.notify(i32, c);
+    const t0 = performance.now();
     this.exports.loom_pool_work(this.jobPtr);
-    if (this.workers.length === 0) return;
-    let spins = 0;
-    for (;;) {
+    const t1 = performance.now();
+    this.waitDone(i32, j, nchunks);
+    this.noteWait(t1 - t0, performance.now() - t1);
+  }
+
+  /** Waits until every chunk of the open job is done: a short spin, then `Atomics.wait`. */
+  private waitDone(i32: Int32Array, j: number, nchunks: number): void {
+    for (let spins = 0; ; ) {
       const done = Atomics.load(i32, j + 1);
       if (done === nchunks) return;
       if (++spins < POOL_SPIN || !this.block) continue;
@@ -117,7 +144,35 @@ export class KernelPool {
     }
   }
 
-  /** Chunks to split `n` units into (`align` units each at least): about 8 per thread. */
+  /**
+   * Contention guard. The caller finishes its own chunks at `work` ms and then waits `wait` ms for
+   * the workers' last chunks; on a quiet machine that wait is at most about one chunk. When a worker
+   * loses its core to another process while it holds a chunk, the caller waits for the scheduler to
+   * bring it back (milliseconds), which would make N threads slower than one. After
+   * {@link STALLS_TO_SOLO} such stalls within {@link STALL_WINDOW} parallel jobs the pool runs the next
+   * jobs on the calling thread alone (the workers go to sleep in `Atomics.wait`, leaving their core to
+   * the other process), for a spell that doubles while the stalls go on (up to {@link SOLO_MAX_JOBS})
+   * and is reset by a window without stalls; then it tries the workers again.
+   */
+  private noteWait(work: number, wait: number): void {
+    if (wait > STALL_MS && wait > work) this.stalls++;
+    if (++this.windowJobs < STALL_WINDOW) return;
+    if (this.stalls >= STALLS_TO_SOLO) {
+      this.solo = this.soloSpell;
+      this.soloSpell = Math.min(SOLO_MAX_JOBS, this.soloSpell * 2);
+    } else if (this.stalls === 0) {
+      this.soloSpell = SOLO_MIN_JOBS;
+    }
+    this.stalls = 0;
+    this.windowJobs = 0;
+  }
+
+  /** Whether the contention guard runs jobs on the calling thread alone now. */
+  get inSoloSpell(): boolean {
+    return this.solo > 0;
+  }
+
+  /** Chunks to split `n` units into (multiples of `align` units): about 8 per thread. */
   split(n: number, align: number): { chunk: number; nchunks: number } {
     if (this.threads === 1) return { chunk: n, nchunks: 1 };
     const target = Math.max(1, Math.min(this.threads * 8, Math.ceil(n / (align * 4))));
