@@ -14,7 +14,15 @@ import { KERNEL_WORKER_SOURCE } from './worker_source';
 /** Job operation codes (LOOM_OP_* in kernels.h). */
 export const OP = { linearF32: 1, linearBf16: 2, linearQ8: 3, linearQ4: 4, attention: 5, quantizeQ8: 6 } as const;
 
-/** Spin iterations before sleeping (an `Atomics.load` each, roughly 20-50 microseconds). */
+/**
+ * Milliseconds a worker spins after its last job before it sleeps in `Atomics.wait`: longer than the
+ * caller's single-threaded work between two jobs of a decode step (norm, RoPE, attention over a
+ * short cache: tens of microseconds), far shorter than a time slice. A woken worker starts tens of
+ * microseconds late, which is the whole length of a small GEMV.
+ */
+export const WORKER_SPIN_MS = 0.3;
+
+/** Spin iterations of the caller before sleeping (an `Atomics.load` each, roughly 20-50 microseconds). */
 export const POOL_SPIN = 20000;
 
 /** A caller's wait longer than this (ms) for the workers' last chunks counts as a stall. */
@@ -84,7 +92,7 @@ export class KernelPool {
       for (let i = 1; i < threads; i++) {
         const stack = heap.alloc(STACK_BYTES, 'worker stack');
         stacks.push(stack);
-        const data = { module, memory, stackTop: stack + STACK_BYTES, ctlPtr, jobPtr, spin: POOL_SPIN };
+        const data = { module, memory, stackTop: stack + STACK_BYTES, ctlPtr, jobPtr, spinMs: WORKER_SPIN_MS };
         const { worker, started } = spawn(data);
         workers.push(worker);
         ready.push(started);
@@ -202,7 +210,7 @@ interface WorkerData {
   stackTop: number;
   ctlPtr: number;
   jobPtr: number;
-  spin: number;
+  spinMs: number;
 }
 
 function spawn(data: WorkerData): { worker: PoolWorker; started: Promise<void> } {
