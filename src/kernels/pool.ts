@@ -3,7 +3,7 @@
  * the same shared memory. A job (one kernel call) is split into chunks of output columns (or heads);
  * threads claim chunks dynamically (compare-and-swap in `loom_pool_work`), so a thread that loses its
  * core to another process just claims fewer chunks and the pool degrades towards 1-thread speed
- * instead of waiting for it. Idle workers spin for a short while (`spin` loads, tens of
+ * instead of waiting for it. Idle workers spin for WORKER_SPIN_MS after their last job (a few hundred
  * microseconds), then sleep in `Atomics.wait`; the caller waits for the last chunk the same way.
  */
 import { ConfigError } from '../core/errors';
