@@ -3,8 +3,8 @@
  * the same shared memory. A job (one kernel call) is split into chunks of output columns (or heads);
  * threads claim chunks dynamically (compare-and-swap in `loom_pool_work`), so a thread that loses its
  * core to another process just claims fewer chunks and the pool degrades towards 1-thread speed
- * instead of waiting for it. Idle workers spin for WORKER_SPIN_MS after their last job (a few hundred
- * microseconds), then sleep in `Atomics.wait`; the caller waits for the last chunk the same way.
+ * instead of waiting for it. Idle workers spin briefly (WORKER_SPIN_MS), then sleep in
+ * `Atomics.wait`; the caller waits for the last chunk the same way.
  */
 import { ConfigError } from '../core/errors';
 import type { KernelHeap } from './heap';
@@ -15,12 +15,13 @@ import { KERNEL_WORKER_SOURCE } from './worker_source';
 export const OP = { linearF32: 1, linearBf16: 2, linearQ8: 3, linearQ4: 4, attention: 5, quantizeQ8: 6 } as const;
 
 /**
- * Milliseconds a worker spins after its last job before it sleeps in `Atomics.wait`: longer than the
- * caller's single-threaded work between two jobs of a decode step (norm, RoPE, attention over a
- * short cache: tens of microseconds), far shorter than a time slice. A woken worker starts tens of
- * microseconds late, which is the whole length of a small GEMV.
+ * Milliseconds a worker keeps spinning (after one pass of 256 loads) after its last job before it
+ * sleeps in `Atomics.wait`. 0: a longer spin lets back-to-back calls find the worker awake on a quiet
+ * machine, but when another process keeps a core busy the spinning worker takes CPU from the caller
+ * between calls; measured on 2 shared cores, q8 decode at 2 threads fell to 0.70-0.85x of 1 thread
+ * with 0.02-0.3 ms, and stayed within 0.93-0.95x with 0.
  */
-export const WORKER_SPIN_MS = 0.3;
+export const WORKER_SPIN_MS = 0;
 
 /** Spin iterations of the caller before sleeping (an `Atomics.load` each, roughly 20-50 microseconds). */
 export const POOL_SPIN = 20000;
@@ -33,6 +34,9 @@ export const STALLS_TO_SOLO = 2;
 /** Jobs of the first solo spell (about 8 decode steps of a 30-layer model) and of the longest. */
 export const SOLO_MIN_JOBS = 2048;
 export const SOLO_MAX_JOBS = 65536;
+
+/** Multiply-adds a chunk should hold at least (see {@link KernelPool.split}). */
+export const MIN_CHUNK_COST = 131072;
 
 const JOB_WORDS = 32;
 const STACK_BYTES = 131072;
@@ -60,6 +64,8 @@ export class KernelPool {
   private soloSpell = SOLO_MIN_JOBS;
   private stalls = 0;
   private windowJobs = 0;
+  private windowWork = 0;
+  private windowWait = 0;
 
   private constructor(
     private readonly exports: KernelExports,
@@ -73,15 +79,17 @@ export class KernelPool {
   ) {}
 
   /** A pool of only the calling thread (no workers). */
-  static single(exports: KernelExports, heap: KernelHeap): KernelPool {
-    return new KernelPool(exports, heap, 1, heap.calloc(JOB_WORDS * 4, 'pool job'), heap.calloc(64, 'pool control'), [], []);
+  static single(kernelExports: KernelExports, heap: KernelHeap): KernelPool {
+    return new KernelPool(kernelExports, heap, 1, heap.calloc(JOB_WORDS * 4, 'pool job'), heap.calloc(64, 'pool control'), [], []);
   }
 
   /**
    * Starts `threads - 1` workers and resolves when every one has instantiated the module.
    * @throws ConfigError when workers cannot start here (no worker_threads / Worker, no SharedArrayBuffer).
    */
-  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, exports: KernelExports, heap: KernelHeap, threads: number): Promise<KernelPool> {
+  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, kernelExports: KernelExports, heap: KernelHeap, threads: number): Promise<KernelPool> {
+    // (Not named `exports`: in the CommonJS build that would shadow the module's exports, and every
+    // exported constant read here, such as WORKER_SPIN_MS, would come out undefined.)
     if (!Number.isInteger(threads) || threads < 1) throw new ConfigError(`kernel threads: ${threads}, expected an integer >= 1`);
     const jobPtr = heap.calloc(JOB_WORDS * 4, 'pool job');
     const ctlPtr = heap.calloc(64, 'pool control');
@@ -105,7 +113,7 @@ export class KernelPool {
       heap.release(ctlPtr);
       throw new ConfigError(`kernel threads: workers failed to start: ${e instanceof Error ? e.message : String(e)}`);
     }
-    return new KernelPool(exports, heap, threads, jobPtr, ctlPtr, stacks, workers);
+    return new KernelPool(kernelExports, heap, threads, jobPtr, ctlPtr, stacks, workers);
   }
 
   /**
@@ -160,12 +168,16 @@ export class KernelPool {
    * {@link STALLS_TO_SOLO} such stalls within {@link STALL_WINDOW} parallel jobs the pool runs the next
    * jobs on the calling thread alone (the workers go to sleep in `Atomics.wait`, leaving their core to
    * the other process), for a spell that doubles while the stalls go on (up to {@link SOLO_MAX_JOBS})
-   * and is reset by a window without stalls; then it tries the workers again.
+   * and is reset by a window without stalls; then it tries the workers again. A window in which the
+   * caller waited longer in all than it worked starts a spell too (alone it would have been as fast).
    */
   private noteWait(work: number, wait: number): void {
     if (wait > STALL_MS && wait > work) this.stalls++;
+    this.windowWork += work;
+    this.windowWait += wait;
     if (++this.windowJobs < STALL_WINDOW) return;
-    if (this.stalls >= STALLS_TO_SOLO) {
+    // Waiting longer than working over a whole window: the calling thread alone would be as fast.
+    if (this.stalls >= STALLS_TO_SOLO || this.windowWait > this.windowWork) {
       this.solo = this.soloSpell;
       this.soloSpell = Math.min(SOLO_MAX_JOBS, this.soloSpell * 2);
     } else if (this.stalls === 0) {
@@ -173,6 +185,8 @@ export class KernelPool {
     }
     this.stalls = 0;
     this.windowJobs = 0;
+    this.windowWork = 0;
+    this.windowWait = 0;
   }
 
   /** Whether the contention guard runs jobs on the calling thread alone now. */
@@ -180,10 +194,16 @@ export class KernelPool {
     return this.solo > 0;
   }
 
-  /** Chunks to split `n` units into (multiples of `align` units): about 8 per thread. */
-  split(n: number, align: number): { chunk: number; nchunks: number } {
+  /**
+   * Chunks to split `n` units into (multiples of `align` units): about 8 per thread, fewer when a
+   * unit costs `unitCost` multiply-adds and the job is small, so no chunk is cheaper than
+   * {@link MIN_CHUNK_COST} (every chunk costs a claim and cache-line traffic between the cores), but
+   * at least one per thread.
+   */
+  split(n: number, align: number, unitCost = MIN_CHUNK_COST): { chunk: number; nchunks: number } {
     if (this.threads === 1) return { chunk: n, nchunks: 1 };
-    const target = Math.max(1, Math.min(this.threads * 8, Math.ceil(n / (align * 4))));
+    const byCost = Math.max(this.threads, Math.floor((n * unitCost) / MIN_CHUNK_COST));
+    const target = Math.max(1, Math.min(this.threads * 8, Math.ceil(n / (align * 4)), byCost));
     const chunk = Math.ceil(n / target / align) * align;
     return { chunk, nchunks: Math.ceil(n / chunk) };
   }
