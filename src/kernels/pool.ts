@@ -64,8 +64,6 @@ export class KernelPool {
   private soloSpell = SOLO_MIN_JOBS;
   private stalls = 0;
   private windowJobs = 0;
-  private windowWork = 0;
-  private windowWait = 0;
 
   private constructor(
     private readonly exports: KernelExports,
@@ -168,16 +166,12 @@ export class KernelPool {
    * {@link STALLS_TO_SOLO} such stalls within {@link STALL_WINDOW} parallel jobs the pool runs the next
    * jobs on the calling thread alone (the workers go to sleep in `Atomics.wait`, leaving their core to
    * the other process), for a spell that doubles while the stalls go on (up to {@link SOLO_MAX_JOBS})
-   * and is reset by a window without stalls; then it tries the workers again. A window in which the
-   * caller waited longer in all than it worked starts a spell too (alone it would have been as fast).
+   * and is reset by a window without stalls; then it tries the workers again.
    */
   private noteWait(work: number, wait: number): void {
     if (wait > STALL_MS && wait > work) this.stalls++;
-    this.windowWork += work;
-    this.windowWait += wait;
     if (++this.windowJobs < STALL_WINDOW) return;
-    // Waiting longer than working over a whole window: the calling thread alone would be as fast.
-    if (this.stalls >= STALLS_TO_SOLO || this.windowWait > this.windowWork) {
+    if (this.stalls >= STALLS_TO_SOLO) {
       this.solo = this.soloSpell;
       this.soloSpell = Math.min(SOLO_MAX_JOBS, this.soloSpell * 2);
     } else if (this.stalls === 0) {
@@ -185,8 +179,6 @@ export class KernelPool {
     }
     this.stalls = 0;
     this.windowJobs = 0;
-    this.windowWork = 0;
-    this.windowWait = 0;
   }
 
   /** Whether the contention guard runs jobs on the calling thread alone now. */

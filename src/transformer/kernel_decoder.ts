@@ -210,7 +210,7 @@ export class KernelDecoder {
       const K = mat.cols;
       const N = mat.rows;
       // Row blocks of the kernels: 8 rows of W per pass in the fp32/bf16 GEMV, 4 in the integer ones.
-      const { chunk, nchunks } = pool.split(N, mat.dtype === 'fp32' || mat.dtype === 'bf16' ? 8 : 4, rows * K);
+      const { chunk, nchunks } = pool.split(N, mat.dtype === 'fp32' || mat.dtype === 'bf16' ? 8 : 4);
       switch (mat.dtype) {
         case 'fp32':
           pool.run(OP.linearF32, chunk, nchunks, [x, rows, K, mat.w, bias, y, N, acc ? 1 : 0]);
