@@ -2,10 +2,11 @@
  * The kernel pool's worker script, as source text: a real script (run by `new Worker(src, { eval: true })`
  * in Node, or from a Blob URL in a browser), never a serialized function, so bundlers and minifiers
  * cannot break it. Each worker instantiates the kernel module over the shared memory with its own
- * stack, then loops: spin briefly on the pool's generation word, sleep in `Atomics.wait` when nothing
- * comes, and claim chunks of the open job with `loom_pool_work`.
+ * stack, then loops: spin on the pool's generation word for `spinMs` after its last job (so the
+ * back-to-back calls of a decode step, with the caller's small ops between them, find it awake),
+ * sleep in `Atomics.wait` when nothing comes, and claim chunks of the open job with `loom_pool_work`.
  *
- * workerData / first message: { module, memory, stackTop, ctlPtr, jobPtr, spin }.
+ * workerData / first message: { module, memory, stackTop, ctlPtr, jobPtr, spinMs }.
  * Control words at ctlPtr (int32): [0] generation (bumped per job), [1] stop flag.
  */
 export const KERNEL_WORKER_SOURCE = `'use strict';
@@ -19,7 +20,12 @@ export const KERNEL_WORKER_SOURCE = `'use strict';
     post('ready');
     for (;;) {
       var g = Atomics.load(ctl, 0);
-      for (var i = 0; g === seen && i < d.spin; i++) g = Atomics.load(ctl, 0);
+      if (g === seen) {
+        var until = performance.now() + d.spinMs;
+        do {
+          for (var i = 0; g === seen && i < 256; i++) g = Atomics.load(ctl, 0);
+        } while (g === seen && performance.now() < until);
+      }
       if (g === seen) {
         Atomics.wait(ctl, 0, seen);
         continue;

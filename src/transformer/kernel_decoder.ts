@@ -41,6 +41,9 @@ export interface KernelDecoderOptions {
   readonly moduleDtypes?: ModuleDtypes;
 }
 
+/** Work (multiply-adds) under which a job runs on the calling thread alone (one pool chunk). */
+const SOLO_UNITS = 65536;
+
 const ACT_CODE: Record<string, number> = { silu: 0, relu: 1, gelu: 2 };
 const f32Bits = new Float32Array(1);
 const i32Bits = new Int32Array(f32Bits.buffer);
@@ -179,7 +182,8 @@ export class KernelDecoder {
     const linear = (x: number, rows: number, mat: KernelMatrix, bias: number, y: number, acc: boolean): void => {
       const K = mat.cols;
       const N = mat.rows;
-      const { chunk, nchunks } = pool.split(N, 4);
+      // Row blocks of the kernels: 8 rows of W per pass in the fp32/bf16 GEMV, 4 in the integer ones.
+      const { chunk, nchunks } = pool.split(N, mat.dtype === 'fp32' || mat.dtype === 'bf16' ? 8 : 4);
       switch (mat.dtype) {
         case 'fp32':
           pool.run(OP.linearF32, chunk, nchunks, [x, rows, K, mat.w, bias, y, N, acc ? 1 : 0]);
@@ -188,7 +192,8 @@ export class KernelDecoder {
           pool.run(OP.linearBf16, chunk, nchunks, [x, rows, K, mat.w, bias, y, N, acc ? 1 : 0]);
           return;
         default: {
-          const s = pool.split(rows, 1);
+          // A few rows quantize faster on this thread than a wake of the workers takes.
+          const s = rows * K < SOLO_UNITS ? { chunk: rows, nchunks: 1 } : pool.split(rows, 1);
           pool.run(OP.quantizeQ8, s.chunk, s.nchunks, [x, rows, K, p.xq, p.xs]);
           pool.run(mat.dtype === 'q8' ? OP.linearQ8 : OP.linearQ4, chunk, nchunks, [p.xq, p.xs, rows, K, mat.wq, mat.ws, bias, y, N, acc ? 1 : 0]);
         }
@@ -197,7 +202,8 @@ export class KernelDecoder {
     const act = cfg.hiddenAct in ACT_CODE ? ACT_CODE[cfg.hiddenAct]! : 3;
     const window = cfg.slidingWindow ?? 0;
     const scale = floatBits(1 / Math.sqrt(hd));
-    const heads = pool.split(B * hq, 1);
+    // Attention over a short cache (decode) is a few microseconds: one thread, no wake.
+    const heads = B * T * total * hq * hd < SOLO_UNITS * 4 ? { chunk: B * hq, nchunks: 1 } : pool.split(B * hq, 1);
 
     for (const [l, blk] of w.blocks.entries()) {
       const kc = cache ? cache.keys[l]! : p.kt;
