@@ -1,7 +1,7 @@
 /**
  * GGUF files written by another tool, checked when `LOOM_GGUF_CHECK_DIR` names a folder holding
  * `f32.gguf`, `q8_0.gguf`, `q4_0.gguf` and `hf/` (config.json + model.safetensors of the same
- * weights), e.g. written by ../shared/peer-bench (heavy: off by default):
+ * weights), e.g. written by the shared reference folder's peer-bench/gguf_checkpoint.js (heavy: off by default):
  *   node gguf_checkpoint.js DIR/q8_0.gguf --type q8_0 --layers 1 --vocab 512   (and f32, q4_0)
  *   node hf_checkpoint.js DIR/hf --layers 1 --vocab 512
  * F32: our logits from the GGUF equal those of the safetensors copy (1e-5 relative). Q8_0/Q4_0:
