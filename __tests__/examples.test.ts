@@ -16,6 +16,8 @@ const EXAMPLES: Record<string, RegExp[]> = {
   save_load: [/identical outputs: true; byte-identical re-save: true/],
   text_generation: [/^Ma.*\n\[(length|eos|stop)\] \d+ tokens/],
   tokenization: [/decode: "Mary-Jo O'Neil"/, /^chat \(the tokenizer's template\):\n<s>Hi!$/m],
+  // fp32 > bf16 > q8 > q4 bytes is checked by kernels_quant_model.test.ts; here: it runs, all four load
+  quantized_generation: [/^wasm, \d+ thread/m, /^fp32: \d+ KiB/m, /^bf16: \d+ KiB/m, /^q8: \d+ KiB/m, /^q4: \d+ KiB/m],
   switch_backends: [/^cpu +network/m, /^wasm +network/m, /backends agree: true/],
 };
 
